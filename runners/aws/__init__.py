@@ -1,0 +1,1 @@
+"""AWS access: injected sessions, and the embedded AWS used by the demo and the tests."""

@@ -1,0 +1,172 @@
+"""Plan one stack into a directory of reviewable, fingerprinted artifacts.
+
+Steps: init with the environment's backend, ``plan -out``, then ``show -json``
+and ``show`` side by side. Everything is made in a staging folder inside the
+output directory and moved into place only when complete, the manifest last,
+so an interrupted or failed run never leaves a plan that could be applied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runners import __version__, log
+from runners.ci import BuildContext
+from runners.errors import InputError
+from runners.fsutil import atomic_write_text, replace_into, sha256_file
+from runners.gitrepo import GitRepo
+from runners.stacks import Target, code_closure
+from runners.terraform import manifest as manifest_mod
+from runners.terraform.planfile import read_facts
+from runners.terraform.planview import PlanView
+from runners.terraform.report import ReportContext, render_markdown
+from runners.terraform.summary import Summary, summarize
+from runners.terraform.workspace import Workspace
+
+ARTIFACTS = ("tfplan", "plan.json", "plan.txt", "report.md")
+SECRET_MODE = 0o600  # tfplan and plan.json carry secret values in clear
+
+
+@dataclass
+class PlanOutcome:
+    target: Target
+    out_dir: Path
+    summary: Summary
+    has_changes: bool
+    manifest: dict[str, Any]
+    report: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def git_facts(repo: GitRepo, target: Target) -> dict[str, Any]:
+    head = repo.head()
+    closure = code_closure(repo, target.stack.dir)
+    return {
+        "commit": head,
+        "branch": repo.branch(),
+        "author": vars(repo.author(head)),
+        "trees": {folder: repo.tree_id(head, folder) for folder in closure},
+        "dirty": repo.is_dirty(closure),
+    }
+
+
+def plan_stack(
+    target: Target,
+    ws: Workspace,
+    out_dir: Path,
+    build: BuildContext,
+    repo: GitRepo,
+) -> PlanOutcome:
+    stack, env, cfg = target.stack, target.env, target.config
+    git = git_facts(repo, target)
+    if git["dirty"]:
+        log.warn(f"uncommitted changes under {stack.rel_dir} or its modules: the plan will not be applyable")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".runners-staging-", dir=out_dir))
+    try:
+        log.step(f"init {stack.name} ({env.name}) with {ws.tf.binary.source}")
+        ws.init()
+        lock_sha = sha256_file(ws.lock_file) if ws.lock_file.exists() else None
+        log.step(f"plan {stack.name} ({env.name})")
+        started = _now()
+        has_changes = ws.plan(staging / "tfplan")
+        ws.show(staging / "tfplan", staging / "plan.json", staging / "plan.txt")
+        os.chmod(staging / "tfplan", SECRET_MODE)
+        os.chmod(staging / "plan.json", SECRET_MODE)
+        plan = PlanView.load(staging / "plan.json")
+        summary = summarize(plan, cfg.protection)
+        facts = read_facts(staging / "tfplan")
+        tfplan_sha = sha256_file(staging / "tfplan")
+        manifest = {
+            "schema": manifest_mod.SCHEMA,
+            "runners_version": __version__,
+            "stack": stack.name,
+            "stack_dir": stack.rel_dir,
+            "environment": env.name,
+            "created_at": started,
+            "has_changes": has_changes,
+            "tfplan_sha256": tfplan_sha,
+            "plan_json_sha256": sha256_file(staging / "plan.json"),
+            "terraform_version": summary.terraform_version or "unknown",
+            "terraform_binary": ws.tf.binary.source,
+            "lock_file_sha256": lock_sha,
+            "state": {"serial": facts.state_serial, "lineage": facts.state_lineage},
+            "git": git,
+            "merge_request": {
+                "id": build.merge_request,
+                "source": build.source_branch,
+                "target": build.target_branch,
+                "url": build.merge_request_url,
+            },
+            "build": {"url": build.build_url, "tag": build.build_tag, "triggered_by": build.triggered_by},
+            "summary": summary.to_dict(),
+        }
+        report = render_markdown(
+            plan,
+            summary,
+            ReportContext(
+                stack=stack.name,
+                environment=env.name,
+                commit=git["commit"],
+                merge_request=build.merge_request,
+                tfplan_sha256=tfplan_sha,
+            ),
+            cfg.protection,
+            cfg.report_max_chars,
+        )
+        (staging / "report.md").write_text(report, encoding="utf-8")
+        _publish(staging, out_dir, manifest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return PlanOutcome(target, out_dir, summary, has_changes, manifest, report)
+
+
+def _publish(staging: Path, out_dir: Path, manifest: dict[str, Any]) -> None:
+    """Move finished artifacts into place: old manifest out first, new one in last."""
+    with contextlib.suppress(FileNotFoundError):
+        (out_dir / manifest_mod.NAME).unlink()
+    for name in ARTIFACTS:
+        replace_into(staging / name, out_dir / name)
+    atomic_write_text(out_dir / manifest_mod.NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def drift_check(target: Target, ws: Workspace, out_dir: Path | None) -> tuple[Summary, bool, str]:
+    """Plan without keeping the plan: the summary, whether prod drifted, the report."""
+    cfg = target.config
+    with tempfile.TemporaryDirectory(prefix="runners-drift-") as tmp:
+        private = Path(tmp)
+        os.chmod(private, 0o700)
+        log.step(f"init {target.stack.name} ({target.env.name}) with {ws.tf.binary.source}")
+        ws.init()
+        log.step(f"drift plan {target.stack.name} ({target.env.name}); the plan is not kept")
+        has_changes = ws.plan(private / "tfplan")
+        ws.show(private / "tfplan", private / "plan.json", private / "plan.txt")
+        plan = PlanView.load(private / "plan.json")
+        summary = summarize(plan, cfg.protection)
+        report = render_markdown(
+            plan, summary,
+            ReportContext(stack=target.stack.name, environment=target.env.name),
+            cfg.protection, cfg.report_max_chars,
+        )
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out_dir / "report.md", report)
+            atomic_write_text(out_dir / "plan.txt", (private / "plan.txt").read_text(encoding="utf-8"))
+    drifted = has_changes or summary.drift > 0
+    return summary, drifted, report
+
+
+def check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a directory")

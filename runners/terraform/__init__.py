@@ -1,0 +1,1 @@
+"""Everything that runs or reads Terraform: the engine, plan views, summary, report."""

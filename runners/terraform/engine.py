@@ -1,0 +1,251 @@
+"""The one way runners runs Terraform.
+
+An argv list, an explicit environment, a working directory and a timeout in;
+a result with the exit code and what was captured out. Output streams live to
+the console (a Jenkins log must show progress) while it is captured, each
+stream read by its own thread so a full stderr pipe can never block stdout.
+``show -json`` goes straight to a file instead, so a large plan never sits in
+memory twice.
+
+Why not python-terraform: it buffers output until the command ends (no live
+progress), its ``destroy()`` passes ``-force`` which Terraform 0.15+ rejects,
+and it has been unmaintained since 2019. This module is the small layer it
+would have been.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from runners.errors import RunnersError, TerraformError
+from runners.terraform.binary import TerraformBinary
+
+_CAPTURE_LIMIT = 4 << 20  # keep at most this much of a stream in memory
+_GRACE_SECONDS = 120.0  # time Terraform gets after SIGINT to write state and release locks
+
+Option = bool | str | int | Sequence[str] | Mapping[str, str | int | bool] | None
+
+
+def build_args(command: Sequence[str], options: Mapping[str, Option] | None = None,
+               positional: Sequence[str] = ()) -> list[str]:
+    """Terraform argv from a declarative table of options.
+
+    ``True`` is a bare flag, ``False``/``None`` are left out, a list repeats the
+    flag, a mapping gives ``-flag=key=value`` per item, anything else
+    ``-flag=value``. Option names use ``_`` for ``-``.
+    """
+    argv = list(command)
+    for name, value in (options or {}).items():
+        flag = "-" + name.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, Mapping):
+            argv.extend(f"{flag}={k}={_scalar(v)}" for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            argv.extend(f"{flag}={v}" for v in value)
+        else:
+            argv.append(f"{flag}={_scalar(value)}")
+    argv.extend(positional)
+    return argv
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Interrupted(RunnersError):
+    """SIGINT or SIGTERM arrived while Terraform ran; Terraform was let finish."""
+
+    exit_code = 130
+
+
+@dataclass
+class Result:
+    argv: list[str]
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def last_error(self) -> str:
+        """The most telling line of Terraform's error output, for a one-line message."""
+        lines = [ln.strip(" │╷╵\t") for ln in self.stderr.splitlines()]
+        lines = [ln for ln in lines if ln]
+        for ln in lines:
+            if ln.startswith("Error:"):
+                return ln
+        return lines[-1] if lines else f"exit code {self.returncode}"
+
+
+@dataclass
+class Terraform:
+    """Runs one binary with one base environment. No I/O until ``run``."""
+
+    binary: TerraformBinary
+    env: Mapping[str, str]
+    timeout: float | None = None
+    console_out: IO[bytes] | None = field(default=None)
+    console_err: IO[bytes] | None = field(default=None)
+
+    def run(
+        self,
+        args: Sequence[str],
+        cwd: Path,
+        *,
+        extra_env: Mapping[str, str] | None = None,
+        stdout_file: Path | None = None,
+        stream: bool = True,
+        ok_codes: Sequence[int] = (0,),
+    ) -> Result:
+        argv = [*self.binary.argv, *args]
+        env = {**self.env, **(extra_env or {})}
+        out_console = self.console_out or sys.stdout.buffer
+        err_console = self.console_err or sys.stderr.buffer
+        started = time.monotonic()
+        with contextlib.ExitStack() as stack:
+            target: Any = subprocess.PIPE
+            if stdout_file is not None:
+                target = stack.enter_context(open(stdout_file, "wb"))
+            try:
+                proc = subprocess.Popen(
+                    argv, cwd=cwd, env=env, stdout=target, stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    # Its own process group: a Ctrl-C at a terminal reaches only the
+                    # runner, which forwards exactly one SIGINT. Two would make
+                    # Terraform exit at once without writing state.
+                    process_group=0,
+                )
+            except FileNotFoundError:
+                raise TerraformError(f"cannot run {argv[0]}: no such file") from None
+            except PermissionError:
+                raise TerraformError(f"cannot run {argv[0]}: permission denied") from None
+            readers = []
+            out_buf: list[bytes] = []
+            err_buf: list[bytes] = []
+            if proc.stdout is not None:
+                readers.append(_tee(proc.stdout, out_console if stream else None, out_buf))
+            assert proc.stderr is not None
+            readers.append(_tee(proc.stderr, err_console if stream else None, err_buf))
+            with _forward_signals(proc) as state:
+                rc = self._wait(proc, argv)
+            for reader in readers:
+                reader.join()
+        result = Result(
+            argv=argv,
+            returncode=rc,
+            stdout=b"".join(out_buf).decode("utf-8", "replace"),
+            stderr=b"".join(err_buf).decode("utf-8", "replace"),
+            seconds=time.monotonic() - started,
+            interrupted=state.signum is not None,
+        )
+        if result.interrupted:
+            raise Interrupted(
+                f"terraform {args[0] if args else ''} interrupted by signal {state.signum}; "
+                f"it exited with code {rc}"
+            )
+        if rc not in ok_codes:
+            raise TerraformError(
+                f"terraform {' '.join(args[:1])} failed in {cwd} (exit {rc}): {result.last_error()}"
+            )
+        return result
+
+    def _wait(self, proc: subprocess.Popen[bytes], argv: list[str]) -> int:
+        try:
+            return proc.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise TerraformError(
+                f"terraform {argv[len(self.binary.argv)]} timed out after {self.timeout:.0f}s "
+                "and was stopped"
+            ) from None
+
+
+def _tee(pipe: IO[bytes], console: IO[bytes] | None, sink: list[bytes]) -> threading.Thread:
+    def pump() -> None:
+        kept = 0
+        fd = pipe.fileno()
+        while chunk := os.read(fd, 65536):
+            if console is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    console.write(chunk)
+                    console.flush()
+            if kept < _CAPTURE_LIMIT:
+                sink.append(chunk)
+                kept += len(chunk)
+        pipe.close()
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass
+class _SignalState:
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def _forward_signals(proc: subprocess.Popen[bytes]) -> Iterator[_SignalState]:
+    """Pass SIGINT/SIGTERM on to Terraform as SIGINT and wait for it to finish.
+
+    Terraform treats SIGINT as "stop gracefully": it finishes the operations in
+    flight, writes state and releases its lock. Killing it instead is how
+    states get lost, so the runner waits for it and reports the interruption.
+    """
+    state = _SignalState()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        first = state.signum is None
+        state.signum = signum
+        if first and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield state
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def base_environment(
+    plugin_cache_dir: Path | None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The parent environment plus what every automated Terraform run needs."""
+    env = dict(os.environ if environ is None else environ)
+    env["TF_IN_AUTOMATION"] = "1"
+    env["TF_INPUT"] = "0"
+    cache = plugin_cache_dir or Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "runners" / "plugins"
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    env["TF_PLUGIN_CACHE_DIR"] = str(cache)
+    # A CLI config file that does not exist makes Terraform print a warning box
+    # on every command; it configures nothing, so leave it out.
+    cli_config = env.get("TF_CLI_CONFIG_FILE")
+    if cli_config and not Path(cli_config).exists():
+        del env["TF_CLI_CONFIG_FILE"]
+    return env

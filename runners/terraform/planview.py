@@ -1,0 +1,197 @@
+"""Read-only views over ``terraform show -json`` plan output.
+
+They tolerate every plan ``format_version`` from 0.1 to 1.2 and later: keys a
+version lacks read as empty (``before_sensitive`` before 0.2, ``importing``
+before 1.1, ``forget`` actions before 1.2), and the raw dict stays reachable
+through ``.raw`` for anything the views do not cover.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runners.errors import InputError
+
+_PLAN_KEYS = frozenset(
+    {
+        "planned_values",
+        "resource_changes",
+        "output_changes",
+        "resource_drift",
+        "prior_state",
+        "errored",
+        "relevant_attributes",
+    }
+)
+
+
+def _action(actions: tuple[str, ...]) -> str:
+    """One word for Terraform's action list, as its renderer distinguishes them."""
+    if len(actions) == 2:
+        if set(actions) == {"create", "delete"}:
+            return "replace"
+        if set(actions) == {"create", "forget"}:
+            return "create-forget"
+    if len(actions) == 1:
+        return actions[0]
+    return "+".join(actions) or "no-op"
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    raw: dict[str, Any]
+
+    @property
+    def address(self) -> str:
+        addr = str(self.raw.get("address", ""))
+        deposed = self.raw.get("deposed")
+        return f"{addr} (deposed {deposed})" if deposed else addr
+
+    @property
+    def mode(self) -> str:
+        return str(self.raw.get("mode", "managed"))
+
+    @property
+    def type(self) -> str:
+        return str(self.raw.get("type", ""))
+
+    @property
+    def change(self) -> dict[str, Any]:
+        change = self.raw.get("change")
+        return change if isinstance(change, dict) else {}
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        acts = self.change.get("actions") or ()
+        return tuple(str(a) for a in acts)
+
+    @property
+    def action(self) -> str:
+        return _action(self.actions)
+
+    @property
+    def importing(self) -> bool:
+        return self.change.get("importing") is not None
+
+    @property
+    def previous_address(self) -> str | None:
+        prev = self.raw.get("previous_address")
+        return str(prev) if prev else None
+
+    @property
+    def action_reason(self) -> str | None:
+        reason = self.raw.get("action_reason")
+        return str(reason) if reason else None
+
+    @property
+    def replace_paths(self) -> list[list[Any]]:
+        paths = self.change.get("replace_paths") or []
+        return [p for p in paths if isinstance(p, list)]
+
+    @property
+    def before(self) -> Any:
+        return self.change.get("before")
+
+    @property
+    def after(self) -> Any:
+        return self.change.get("after")
+
+    @property
+    def after_unknown(self) -> Any:
+        return self.change.get("after_unknown", False)
+
+    @property
+    def before_sensitive(self) -> Any:
+        return self.change.get("before_sensitive", False)
+
+    @property
+    def after_sensitive(self) -> Any:
+        return self.change.get("after_sensitive", False)
+
+
+@dataclass(frozen=True)
+class OutputChange:
+    name: str
+    raw: dict[str, Any]
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(str(a) for a in self.raw.get("actions") or ())
+
+    @property
+    def action(self) -> str:
+        return _action(self.actions)
+
+
+class PlanView:
+    """A parsed plan JSON document. Construction validates only the shape."""
+
+    def __init__(self, raw: Any, source: str = "plan JSON") -> None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("format_version"), str):
+            raise InputError(f"{source}: not a Terraform plan JSON (no format_version)")
+        if not _PLAN_KEYS.intersection(raw):
+            raise InputError(
+                f"{source}: not a Terraform plan JSON (looks like state or other JSON: "
+                "no planned_values or resource_changes)"
+            )
+        for key in ("resource_changes", "resource_drift"):
+            if key in raw and not isinstance(raw[key], list | type(None)):
+                raise InputError(f"{source}: {key}: expected a list")
+        self.raw: dict[str, Any] = raw
+        self.source = source
+
+    @classmethod
+    def load(cls, path: Path) -> PlanView:
+        try:
+            with open(path, "rb") as fh:
+                data = json.load(fh)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise InputError(f"{path}: is a directory, expected a plan JSON file") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not JSON ({exc})") from None
+        return cls(data, source=str(path))
+
+    @property
+    def format_version(self) -> str:
+        return str(self.raw["format_version"])
+
+    @property
+    def terraform_version(self) -> str | None:
+        v = self.raw.get("terraform_version")
+        return str(v) if v else None
+
+    @property
+    def errored(self) -> bool:
+        return bool(self.raw.get("errored"))
+
+    def _changes(self, key: str) -> Iterator[ResourceChange]:
+        for item in self.raw.get(key) or ():
+            if isinstance(item, dict):
+                yield ResourceChange(item)
+
+    @property
+    def resource_changes(self) -> Iterator[ResourceChange]:
+        return self._changes("resource_changes")
+
+    @property
+    def resource_drift(self) -> Iterator[ResourceChange]:
+        return self._changes("resource_drift")
+
+    @property
+    def output_changes(self) -> Iterator[OutputChange]:
+        outputs = self.raw.get("output_changes") or {}
+        if isinstance(outputs, dict):
+            for name, change in outputs.items():
+                if isinstance(change, dict):
+                    yield OutputChange(str(name), change)
+
+    def sensitive_variables(self) -> set[str]:
+        root = (self.raw.get("configuration") or {}).get("root_module") or {}
+        variables = root.get("variables") or {}
+        return {name for name, v in variables.items() if isinstance(v, dict) and v.get("sensitive")}

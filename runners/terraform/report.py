@@ -1,0 +1,251 @@
+"""Render a plan summary as a merge-request comment (Markdown) or as plain text.
+
+Destroyed and replaced addresses come first, then each change with only the
+attributes that change, sensitive values redacted. The Markdown is built block
+by block so it stops, and says so, before it passes the comment limit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from runners.config import Protection
+from runners.terraform.attrdiff import AttrChange, attribute_changes
+from runners.terraform.planview import OutputChange, PlanView, ResourceChange
+from runners.terraform.redact import SENSITIVE
+from runners.terraform.summary import Summary, is_protected
+
+_ORDER = {"delete": 0, "replace": 1, "create": 2, "update": 3, "create-forget": 4, "forget": 5, "no-op": 6}
+_VERBS = {
+    "delete": ("-", "will be destroyed"),
+    "replace": ("-/+", "will be replaced"),
+    "create": ("+", "will be created"),
+    "update": ("~", "will be updated in place"),
+    "forget": (".", "will no longer be managed (not destroyed)"),
+    "create-forget": ("+.", "will be created, then no longer managed"),
+    "no-op": ("", "unchanged"),
+}
+
+
+@dataclass
+class ReportContext:
+    stack: str | None = None
+    environment: str | None = None
+    commit: str | None = None
+    merge_request: str | None = None
+    tfplan_sha256: str | None = None
+    full_text_name: str = "plan.txt"
+
+
+@dataclass
+class Entry:
+    address: str
+    action: str
+    symbol: str
+    verb: str
+    attrs: list[AttrChange] = field(default_factory=list)
+    hidden: int = 0
+    reason: str | None = None
+    protected: bool = False
+
+
+@dataclass
+class OutputEntry:
+    name: str
+    verb: str
+    value: str | None
+
+
+def _reason(rc: ResourceChange) -> str | None:
+    parts = []
+    if rc.importing:
+        parts.append("imported")
+    if rc.previous_address:
+        parts.append(f"moved from `{rc.previous_address}`")
+    if rc.action_reason:
+        parts.append(rc.action_reason.replace("_", " "))
+    return "; ".join(parts) or None
+
+
+def entries(plan: PlanView, protection: Protection) -> Iterator[Entry]:
+    """Resource changes a reviewer must read, most dangerous first."""
+    interesting = [
+        rc for rc in plan.resource_changes
+        if rc.mode == "managed"
+        and (rc.action != "no-op" or rc.importing or rc.previous_address)
+    ]
+    interesting.sort(key=lambda rc: (_ORDER.get(rc.action, 9), rc.address))
+    for rc in interesting:
+        symbol, verb = _VERBS.get(rc.action, ("?", rc.action))
+        if rc.action == "no-op":
+            verb = "will be imported" if rc.importing else "has moved"
+        attrs, hidden = attribute_changes(rc)
+        yield Entry(
+            address=rc.address,
+            action=rc.action,
+            symbol=symbol,
+            verb=verb,
+            attrs=attrs,
+            hidden=hidden,
+            reason=_reason(rc),
+            protected=rc.action in ("delete", "replace") and is_protected(rc, protection),
+        )
+
+
+def output_entries(plan: PlanView) -> list[OutputEntry]:
+    out = []
+    for oc in plan.output_changes:
+        if oc.action == "no-op":
+            continue
+        out.append(OutputEntry(oc.name, _VERBS.get(oc.action, ("", oc.action))[1], _output_value(oc)))
+    return out
+
+
+def _output_value(oc: OutputChange) -> str | None:
+    if oc.action == "delete":
+        return None
+    if oc.raw.get("after_sensitive") or oc.raw.get("before_sensitive"):
+        return SENSITIVE
+    if oc.raw.get("after_unknown"):
+        return "(known after apply)"
+    text = json.dumps(oc.raw.get("after"), sort_keys=True)
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("runners", "templates"),
+        autoescape=False,  # Markdown, not HTML; values are code-quoted by the template
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _macros() -> Any:
+    return _env().get_template("report.md.j2").module
+
+
+def render_markdown(
+    plan: PlanView,
+    summary: Summary,
+    context: ReportContext,
+    protection: Protection,
+    limit: int = 60_000,
+) -> str:
+    m = _macros()
+    ctx = {
+        **context.__dict__,
+        "format_version": summary.format_version,
+        "terraform_version": summary.terraform_version,
+        "sensitive_redacted": summary.sensitive_redacted,
+    }
+    parts: list[str] = [str(m.heading(ctx, summary))]
+    reserve = len(str(m.footer(ctx, "x" * 120))) + 200
+    budget = limit - reserve - len(parts[0])
+    cut: list[str] = []
+
+    for title, items in (("Destroyed", summary.destroys), ("Replaced", summary.replaces)):
+        if not items:
+            continue
+        shown, more, text = _fit_list(m, title, items, budget // 2)
+        parts.append(text)
+        budget -= len(text)
+        if more:
+            cut.append(f"{more} of {len(items)} {title.lower()} addresses left out")
+
+    outs = output_entries(plan)
+    outputs_text = str(m.outputs(outs)) if outs else ""
+    budget -= len(outputs_text)
+
+    blocks_total = 0
+    blocks_shown = 0
+    details: list[str] = []
+    for entry in entries(plan, protection):
+        blocks_total += 1
+        if budget <= 0:
+            continue
+        block = str(m.resource_block(entry))
+        if len(block) > budget:
+            budget = 0
+            continue
+        details.append(block)
+        budget -= len(block)
+        blocks_shown += 1
+    if details:
+        parts.append("#### Changes\n")
+        parts.extend(details)
+    if blocks_shown < blocks_total:
+        cut.append(f"details of {blocks_total - blocks_shown} of {blocks_total} resources left out")
+    if outputs_text:
+        parts.append(outputs_text)
+    parts.append(str(m.footer(ctx, "; ".join(cut))))
+    text = "\n".join(p.rstrip("\n") + "\n" for p in parts)
+    return text[:limit]
+
+
+def _fit_list(m: Any, title: str, items: list[str], budget: int) -> tuple[int, int, str]:
+    size = sum(len(a) + 6 for a in items)
+    if size <= budget:
+        return len(items), 0, str(m.address_list(title, items, 0))
+    shown = 0
+    used = 0
+    for addr in items:
+        used += len(addr) + 6
+        if used > budget:
+            break
+        shown += 1
+    return shown, len(items) - shown, str(m.address_list(title, items[:shown], len(items) - shown))
+
+
+def render_text(plan: PlanView, summary: Summary, protection: Protection) -> str:
+    lines = [summary.plan_line()]
+    extras = []
+    if summary.replace:
+        extras.append(f"{summary.replace} replace")
+    if summary.import_:
+        extras.append(f"{summary.import_} import")
+    if summary.forget:
+        extras.append(f"{summary.forget} forget")
+    if summary.move:
+        extras.append(f"{summary.move} move")
+    if summary.drift:
+        extras.append(f"{summary.drift} drifted")
+    if extras:
+        lines.append("Also: " + ", ".join(extras) + ".")
+    if summary.errored:
+        lines.append("Planning failed: Terraform reported an error.")
+    if summary.protected:
+        lines.append(
+            f"PROTECTED: {len(summary.protected)} protected resource(s) destroyed or replaced "
+            f"(apply needs --confirm-destroy {len(summary.protected)}):"
+        )
+        lines.extend(f"  ! {a}" for a in summary.protected)
+    for entry in entries(plan, protection):
+        lines.append(f"{entry.symbol or '='} {entry.address} {entry.verb}"
+                     + (f" ({entry.reason})" if entry.reason else ""))
+        lines.extend(_text_attrs(entry.attrs))
+        if entry.hidden:
+            lines.append(f"      … {entry.hidden} more attributes")
+    for o in output_entries(plan):
+        lines.append(f"output {o.name}: {o.verb}" + (f" -> {o.value}" if o.value is not None else ""))
+    if summary.sensitive_redacted:
+        lines.append(f"{summary.sensitive_redacted} sensitive value(s) redacted.")
+    return "\n".join(lines) + "\n"
+
+
+def _text_attrs(attrs: Iterable[AttrChange]) -> Iterator[str]:
+    for a in attrs:
+        note = "  # forces replacement" if a.forces_replacement else ""
+        if a.before is not None and a.after is not None:
+            yield f"      {a.path}: {a.before} -> {a.after}{note}"
+        elif a.after is not None:
+            yield f"      {a.path} = {a.after}{note}"
+        else:
+            yield f"      {a.path} = {a.before} -> null"

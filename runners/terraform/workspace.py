@@ -1,0 +1,86 @@
+"""One stack in one environment: the Terraform steps, with that environment's backend.
+
+Each (stack, environment) pair gets its own ``TF_DATA_DIR``, so planning
+development and production from one checkout never mixes their backends, and
+init always runs with ``-reconfigure``: automation must never migrate state.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runners.config import BackendConfig
+from runners.terraform.engine import Result, Terraform, build_args
+
+LOCK_FILE = ".terraform.lock.hcl"
+
+
+@dataclass
+class Workspace:
+    tf: Terraform
+    dir: Path
+    data_dir: Path
+    backend: BackendConfig = field(default_factory=dict)
+    var_files: tuple[str, ...] = ()
+    color: bool = True
+
+    @property
+    def lock_file(self) -> Path:
+        return self.dir / LOCK_FILE
+
+    def _run(self, args: list[str], **kw: object) -> Result:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.tf.run(args, self.dir, extra_env={"TF_DATA_DIR": str(self.data_dir)}, **kw)  # type: ignore[arg-type]
+
+    def init(self, lockfile_readonly: bool = False) -> Result:
+        return self._run(
+            build_args(
+                ["init"],
+                {
+                    "input": "false",
+                    "reconfigure": True,
+                    "no_color": not self.color,
+                    "lockfile": "readonly" if lockfile_readonly else None,
+                    "backend_config": dict(self.backend) if self.backend else None,
+                },
+            )
+        )
+
+    def plan(self, planfile: Path, refresh_only: bool = False) -> bool:
+        """Plan into ``planfile``; True when there are changes (exit code 2)."""
+        result = self._run(
+            build_args(
+                ["plan"],
+                {
+                    "input": "false",
+                    "detailed_exitcode": True,
+                    "refresh_only": refresh_only,
+                    "no_color": not self.color,
+                    "var_file": list(self.var_files) or None,
+                    "out": str(planfile),
+                },
+            ),
+            ok_codes=(0, 2),
+        )
+        return result.returncode == 2
+
+    def show(self, planfile: Path, json_dest: Path, text_dest: Path) -> None:
+        """``show -json`` and plain ``show`` of one saved plan, run side by side."""
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            as_json = pool.submit(
+                self._run, build_args(["show"], {"json": True}, [str(planfile)]),
+                stdout_file=json_dest, stream=False,
+            )
+            as_text = pool.submit(
+                self._run, build_args(["show"], {"no_color": True}, [str(planfile)]),
+                stdout_file=text_dest, stream=False,
+            )
+            as_json.result()
+            as_text.result()
+
+    def apply(self, planfile: Path) -> Result:
+        return self._run(
+            build_args(["apply"], {"input": "false", "no_color": not self.color}, [str(planfile)])
+        )

@@ -1,0 +1,4 @@
+environment = "development"
+servers = {
+  web-1 = "small"
+}

@@ -1,0 +1,169 @@
+"""Shared fixtures: an offline environment, the embedded AWS, real git repositories.
+
+Every test runs with fake AWS credentials, no AWS profile, and the embedded
+Terraform, so nothing can reach a real account or depend on what is installed
+on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from runners.aws.embedded import FAKE_CREDENTIALS, EmbeddedAWS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO_ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(autouse=True)
+def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for var in (
+        "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE", "RUNNERS_CONFIG", "TF_CLI_CONFIG_FILE",
+        "CHANGE_ID", "CHANGE_BRANCH", "CHANGE_TARGET", "CHANGE_URL", "BUILD_URL", "BUILD_TAG",
+        "BUILD_USER_ID", "BRANCH_NAME", "GIT_BRANCH", "GIT_LOCAL_BRANCH", "RUNNERS_DEBUG",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("RUNNERS_TERRAFORM", "embedded")
+    # One plugin cache for the whole run; Terraform needs nothing from it offline.
+    cache = tmp_path_factory.getbasetemp() / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.com")
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedAWS]:
+    aws = EmbeddedAWS(log_path=tmp_path_factory.mktemp("moto") / "moto.log")
+    aws.start()
+    try:
+        yield aws
+    finally:
+        aws.stop()
+
+
+@pytest.fixture
+def aws(moto_server: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch) -> EmbeddedAWS:
+    """The embedded AWS, emptied, and this process pointed at it."""
+    moto_server.reset()
+    for key, value in moto_server.environ().items():
+        monkeypatch.setenv(key, value)
+    return moto_server
+
+
+@pytest.fixture
+def state_bucket(aws: EmbeddedAWS) -> str:
+    name = "runners-test-state"
+    boto3.client("s3", region_name=aws.region).create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": aws.region}
+    )
+    return name
+
+
+class GitRepoHelper:
+    """A real git repository in a temp dir, driven with the git CLI."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "production")
+        self.git("config", "commit.gpgsign", "false")
+
+    def git(self, *args: str, author: str | None = None) -> str:
+        env = dict(os.environ)
+        if author:
+            name, email = author.split(" <")
+            env.update(GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email.rstrip(">"))
+        out = subprocess.run(
+            ["git", *args], cwd=self.root, env=env, check=True, capture_output=True, text=True
+        )
+        return out.stdout.strip()
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def copy(self, src: Path, rel: str) -> None:
+        shutil.copytree(src, self.root / rel, dirs_exist_ok=True)
+
+    def commit(self, message: str, author: str | None = None) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message, author=author)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> GitRepoHelper:
+    return GitRepoHelper(tmp_path / "repo")
+
+
+LOCAL_CONFIG = """\
+[runners]
+terraform = "embedded"
+
+[protected]
+extra_types = ["terraform_data"]
+
+[environments.development]
+branch = "development"
+region = "eu-west-1"
+backup_region = "eu-central-1"
+
+[environments.development.backend]
+path = "{state_dir}/{{stack}}-development.tfstate"
+
+[environments.production]
+branch = "production"
+account_id = "123456789012"
+region = "eu-west-1"
+backup_region = "eu-central-1"
+approvers = ["alice", "bob"]
+require_approval = true
+
+[environments.production.backend]
+path = "{state_dir}/{{stack}}-production.tfstate"
+
+[stacks.app]
+dir = "terraform/stacks/app"
+
+[stacks.network]
+dir = "terraform/stacks/network"
+"""
+
+
+@pytest.fixture
+def client_repo(git_repo: GitRepoHelper, tmp_path: Path) -> GitRepoHelper:
+    """A client repository with two local-backend stacks sharing a module, committed."""
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    git_repo.copy(FIXTURES / "client", ".")
+    git_repo.write("runners.toml", LOCAL_CONFIG.format(state_dir=state_dir))
+    git_repo.write(".gitignore", ".runners/\n.terraform/\n")
+    git_repo.commit("initial layout", author="Olivia Ops <olivia@example.com>")
+    return git_repo
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The runners CLI as a real subprocess, as Jenkins runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "runners", *args],
+        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+    )

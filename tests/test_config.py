@@ -1,0 +1,132 @@
+"""runners.toml: valid files load; each kind of bad file is one line naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runners import config
+from runners.errors import ConfigError, UsageError
+from tests.conftest import run_cli
+
+GOOD = """\
+[environments.production]
+branch = "production"
+account_id = "123456789012"
+region = "eu-west-1"
+backup_region = "eu-central-1"
+approvers = ["alice"]
+require_approval = true
+
+[environments.production.backend]
+bucket = "acme-state"
+key = "{stack}/{env}.tfstate"
+use_lockfile = true
+
+[stacks.app]
+dir = "terraform/stacks/app"
+
+[stacks.app.backend.production]
+key = "custom/app.tfstate"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "runners.toml"
+    path.write_text(text)
+    return path
+
+
+def test_good_config_loads_with_merged_backend(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD))
+    env = cfg.environment("production")
+    stack = cfg.stack("app")
+    assert env.approvers == ("alice",)
+    assert stack.dir == (tmp_path / "terraform/stacks/app").resolve()
+    assert cfg.backend_for(stack, env) == {
+        "bucket": "acme-state", "key": "custom/app.tfstate", "use_lockfile": True,
+    }
+    assert "aws_db_instance" in cfg.protection.types
+
+
+def test_placeholders_fill_stack_and_env(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD.replace('key = "custom/app.tfstate"\n', "")))
+    assert cfg.backend_for(cfg.stack("app"), cfg.environment("production"))["key"] == "app/production.tfstate"
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "expected"),
+    [
+        (('region = "eu-west-1"', "region = 42"), "environments.production.region", "expected a non-empty string, got 42"),
+        (('region = "eu-west-1"', 'region = "Europe"'), "environments.production.region", "expected an AWS region"),
+        (('account_id = "123456789012"', 'account_id = "12345"'), "environments.production.account_id", "12-digit"),
+        (('backup_region = "eu-central-1"', 'backup_region = "eu-west-1"'), "environments.production.backup_region", "must differ"),
+        (('approvers = ["alice"]', "approvers = []"), "environments.production.approvers", "at least one approver"),
+        (('require_approval = true', 'require_approval = "yes"'), "environments.production.require_approval", "expected true or false"),
+        (('branch = "production"', 'brnch = "production"'), "environments.production.brnch", "unknown key (did you mean 'branch'?)"),
+        (('branch = "production"\n', ""), "environments.production.branch", "is required"),
+        (('dir = "terraform/stacks/app"', 'dir = "../elsewhere"'), "stacks.app.dir", "inside the repository"),
+        (("[stacks.app.backend.production]", "[stacks.app.backend.staging]"), "stacks.app.backend.staging", "name of an environment"),
+        (("use_lockfile = true", "use_lockfile = 1.5"), "environments.production.backend.use_lockfile", "string, integer or boolean"),
+    ],
+)
+def test_bad_values_name_file_and_key(tmp_path: Path, edit: tuple[str, str], key: str, expected: str) -> None:
+    path = write(tmp_path, GOOD.replace(*edit))
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: {key}: "), message
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("approvers =", "aprovers ="))
+    with pytest.raises(ConfigError, match=r"environments\.production\.aprovers: unknown key \(did you mean 'approvers'\?\)"):
+        config.load(path)
+
+
+def test_unknown_top_level_section(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"runners\.toml: stackz: unknown key"):
+        config.load(write(tmp_path, GOOD + "\n[stackz.x]\ndir='a'\n"))
+
+
+def test_duplicate_branch_is_rejected(tmp_path: Path) -> None:
+    extra = '\n[environments.staging]\nbranch = "production"\nregion = "eu-west-1"\n'
+    with pytest.raises(ConfigError, match=r"environments\.staging\.branch: branch 'production' is already used"):
+        config.load(write(tmp_path, GOOD + extra))
+
+
+def test_not_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(write(tmp_path, "[environments\n"))
+    with pytest.raises(ConfigError, match="no such file"):
+        config.load(tmp_path / "absent.toml")
+
+
+def test_unknown_stack_and_environment_list_the_known_ones(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD))
+    with pytest.raises(UsageError, match="unknown stack 'ap'; known stacks: app"):
+        cfg.stack("ap")
+    with pytest.raises(UsageError, match="unknown environment 'prod'; known environments: production"):
+        cfg.environment("prod")
+
+
+def test_find_config_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    write(tmp_path, GOOD)
+    assert config.find_config(None, nested) == tmp_path / "runners.toml"
+    monkeypatch.setenv("RUNNERS_CONFIG", str(tmp_path / "other.toml"))
+    assert config.find_config(None, nested) == tmp_path / "other.toml"
+    assert config.find_config(str(tmp_path / "x.toml"), nested) == tmp_path / "x.toml"
+
+
+def test_cli_bad_config_is_exit_2_one_line_no_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('region = "eu-west-1"', "region = 42"))
+    result = run_cli("plan", "--config", str(path), "--stack", "app", "--env", "production", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {path}: environments.production.region: expected a non-empty string, got 42"]
+    assert not (tmp_path / "o").exists()
