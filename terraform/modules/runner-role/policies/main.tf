@@ -1,0 +1,502 @@
+# The runner roles' policy documents, as data.
+#
+# Statements whose Sid starts with "Runner" grant the AWS calls the runners
+# make themselves (locks, audit records, backups, disaster-recovery lookups).
+# tests/test_runner_policy.py holds them to the operations the code declares
+# (AWS_OPERATIONS): every declared call must be granted, and no Runner
+# statement may grant an action no declared call needs.
+#
+# The other statements give Terraform what the managed resources need: plan
+# reads them, apply also writes them. Those follow the modules, not the code.
+
+locals {
+  p    = var.partition
+  acct = var.account_id
+  tag  = var.backup_tag_key
+
+  roles = {
+    for duty in ["plan", "apply", "backup"] :
+    duty => "arn:${local.p}:iam::${local.acct}:role/${var.role_name_prefix}-${duty}"
+  }
+
+  state_objects = "${var.state_bucket_arn}/*"
+  runner_prefix = var.runner_key_prefix
+  buckets       = "arn:${local.p}:s3:::${var.bucket_name_prefix}*"
+
+  in_regions = { StringEquals = { "aws:RequestedRegion" = var.regions } }
+
+  # --- Terraform: read everything the modules manage ------------------------
+  terraform_read = [
+    {
+      # These Describe/List calls do not support resource-level permissions.
+      Sid = "TerraformReadUnscoped"
+      Action = [
+        "ec2:Describe*",
+        "ec2:GetEbsDefaultKmsKeyId",
+        "ec2:GetEbsEncryptionByDefault",
+        "elasticloadbalancing:Describe*",
+        "kms:ListAliases",
+        "logs:DescribeLogGroups",
+        "route53:ListHostedZones",
+        "sns:ListTopics",
+        "sqs:ListQueues",
+      ]
+      Resource = "*"
+    },
+    {
+      Sid = "TerraformReadAccount"
+      Action = [
+        "elasticache:Describe*",
+        "elasticache:ListTagsForResource",
+        "elasticfilesystem:Describe*",
+        "elasticfilesystem:ListTagsForResource",
+        "kms:DescribeKey",
+        "kms:GetKeyPolicy",
+        "kms:GetKeyRotationStatus",
+        "kms:ListResourceTags",
+        "logs:ListTagsForResource",
+        "logs:ListTagsLogGroup",
+        "rds:Describe*",
+        "rds:ListTagsForResource",
+        "sns:GetSubscriptionAttributes",
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic",
+        "sns:ListTagsForResource",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ListQueueTags",
+      ]
+      Resource = [
+        "arn:${local.p}:elasticache:*:${local.acct}:*",
+        "arn:${local.p}:elasticfilesystem:*:${local.acct}:*",
+        "arn:${local.p}:kms:*:${local.acct}:key/*",
+        "arn:${local.p}:logs:*:${local.acct}:log-group:*",
+        "arn:${local.p}:rds:*:${local.acct}:*",
+        "arn:${local.p}:sns:*:${local.acct}:*",
+        "arn:${local.p}:sqs:*:${local.acct}:*",
+      ]
+    },
+    {
+      Sid = "TerraformReadIam"
+      Action = [
+        "iam:GetInstanceProfile",
+        "iam:GetOpenIDConnectProvider",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:GetSAMLProvider",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+        "iam:ListPolicyVersions",
+        "iam:ListRolePolicies",
+      ]
+      Resource = [
+        "arn:${local.p}:iam::${local.acct}:instance-profile/*",
+        "arn:${local.p}:iam::${local.acct}:policy/*",
+        "arn:${local.p}:iam::${local.acct}:role/*",
+        "arn:${local.p}:iam::${local.acct}:saml-provider/*",
+        "arn:${local.p}:iam::${local.acct}:oidc-provider/*",
+        "arn:${local.p}:iam::aws:policy/*",
+      ]
+    },
+    {
+      Sid = "TerraformReadDns"
+      Action = [
+        "route53:GetChange",
+        "route53:GetHostedZone",
+        "route53:GetDNSSEC",
+        "route53:ListQueryLoggingConfigs",
+        "route53:ListResourceRecordSets",
+        "route53:ListTagsForResource",
+      ]
+      Resource = [
+        "arn:${local.p}:route53:::hostedzone/*",
+        "arn:${local.p}:route53:::change/*",
+      ]
+    },
+    {
+      Sid      = "TerraformReadApiGateway"
+      Action   = ["apigateway:GET"]
+      Resource = ["arn:${local.p}:apigateway:*::/*"]
+    },
+    {
+      Sid = "TerraformReadBuckets"
+      Action = [
+        "s3:GetAccelerateConfiguration",
+        "s3:GetBucket*",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetReplicationConfiguration",
+        "s3:ListBucket",
+      ]
+      Resource = [local.buckets]
+    },
+  ]
+
+  # --- Terraform state: read it, and hold Terraform's lock file -------------
+  state_read = [
+    {
+      Sid      = "StateList"
+      Action   = ["s3:ListBucket"]
+      Resource = [var.state_bucket_arn]
+    },
+    {
+      Sid      = "StateRead"
+      Action   = ["s3:GetObject"]
+      Resource = [local.state_objects]
+    },
+    {
+      # A plan takes Terraform's lock (use_lockfile): <state key>.tflock.
+      Sid      = "StateLockFile"
+      Action   = ["s3:PutObject", "s3:DeleteObject"]
+      Resource = ["${var.state_bucket_arn}/*.tflock"]
+    },
+  ]
+
+  state_key_read = [{
+    Sid      = "StateKey"
+    Action   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    Resource = [var.state_kms_key_arn]
+  }]
+
+  state_write = [{
+    Sid      = "StateWrite"
+    Action   = ["s3:PutObject"]
+    Resource = ["${var.state_bucket_arn}/*.tfstate"]
+  }]
+
+  # --- The runners' own calls ------------------------------------------------
+  runner_records = [
+    {
+      # Stack locks and audit records, under one prefix of the state bucket.
+      Sid      = "RunnerRecords"
+      Action   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+      Resource = ["${var.state_bucket_arn}/${local.runner_prefix}*"]
+    },
+    {
+      Sid       = "RunnerRecordsList"
+      Action    = ["s3:ListBucket"]
+      Resource  = [var.state_bucket_arn]
+      Condition = { StringLike = { "s3:prefix" = ["${local.runner_prefix}*"] } }
+    },
+  ]
+
+  runner_recovery_lookups = [
+    {
+      # Which images and zones exist in the region a stack is rebuilt in.
+      Sid       = "RunnerRecoveryDescribe"
+      Action    = ["ec2:DescribeAvailabilityZones", "ec2:DescribeImages"]
+      Resource  = "*"
+      Condition = local.in_regions
+    },
+    {
+      Sid      = "RunnerRecoveryParameters"
+      Action   = ["ssm:GetParameter"]
+      Resource = [for path in var.ami_parameter_paths : "arn:${local.p}:ssm:*::parameter/${path}"]
+    },
+  ]
+
+  has_tag     = { Null = { "aws:ResourceTag/${local.tag}" = "false" } }
+  request_tag = { Null = { "aws:RequestTag/${local.tag}" = "false" } }
+  rds_ours    = "arn:${local.p}:rds:*:${local.acct}:snapshot:${var.snapshot_name_prefix}*"
+
+  runner_backup = [
+    {
+      Sid = "RunnerBackupDescribe"
+      Action = [
+        "ec2:DescribeSnapshots",
+        "ec2:DescribeVolumes",
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBSnapshots",
+      ]
+      Resource  = "*"
+      Condition = local.in_regions
+    },
+    {
+      # Snapshot only volumes that carry the tag...
+      Sid       = "RunnerSnapshotTaggedVolumes"
+      Action    = ["ec2:CreateSnapshot"]
+      Resource  = ["arn:${local.p}:ec2:*:${local.acct}:volume/*"]
+      Condition = local.has_tag
+    },
+    {
+      # ...and every snapshot or copy is created carrying it.
+      Sid       = "RunnerCreateTaggedSnapshots"
+      Action    = ["ec2:CopySnapshot", "ec2:CreateSnapshot"]
+      Resource  = ["arn:${local.p}:ec2:*::snapshot/*"]
+      Condition = local.request_tag
+    },
+    {
+      # Tags only as part of creating a snapshot or copy, never on their own:
+      # otherwise the role could tag someone else's snapshot and delete it.
+      Sid       = "RunnerTagOnCreate"
+      Action    = ["ec2:CreateTags"]
+      Resource  = ["arn:${local.p}:ec2:*::snapshot/*"]
+      Condition = { StringEquals = { "ec2:CreateAction" = ["CopySnapshot", "CreateSnapshot"] } }
+    },
+    {
+      Sid       = "RunnerDeleteTaggedSnapshots"
+      Action    = ["ec2:DeleteSnapshot"]
+      Resource  = ["arn:${local.p}:ec2:*::snapshot/*"]
+      Condition = local.has_tag
+    },
+    {
+      Sid       = "RunnerSnapshotTaggedDatabases"
+      Action    = ["rds:CreateDBSnapshot"]
+      Resource  = ["arn:${local.p}:rds:*:${local.acct}:db:*"]
+      Condition = local.has_tag
+    },
+    {
+      # RDS has no "tag only on create" condition, so the role may create,
+      # copy into, tag and delete only snapshots named with its prefix.
+      Sid       = "RunnerCreateOwnDbSnapshots"
+      Action    = ["rds:AddTagsToResource", "rds:CopyDBSnapshot", "rds:CreateDBSnapshot"]
+      Resource  = [local.rds_ours]
+      Condition = local.request_tag
+    },
+    {
+      # Copying reads the source snapshot, which must be one of the runners'.
+      Sid       = "RunnerCopyOwnDbSnapshots"
+      Action    = ["rds:CopyDBSnapshot"]
+      Resource  = [local.rds_ours]
+      Condition = local.has_tag
+    },
+    {
+      Sid       = "RunnerDeleteOwnDbSnapshots"
+      Action    = ["rds:DeleteDBSnapshot"]
+      Resource  = [local.rds_ours]
+      Condition = local.has_tag
+    },
+    {
+      # Copies of encrypted snapshots are re-encrypted with the backup
+      # region's key; the services use the key through grants.
+      Sid = "RunnerSnapshotKeys"
+      Action = [
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+      ]
+      Resource = var.backup_kms_key_arns
+    },
+    {
+      Sid       = "RunnerSnapshotKeyGrants"
+      Action    = ["kms:CreateGrant"]
+      Resource  = var.backup_kms_key_arns
+      Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } }
+    },
+  ]
+
+  runner_assume = [{
+    Sid      = "RunnerAssumeRunnerRoles"
+    Action   = ["sts:AssumeRole"]
+    Resource = values(local.roles)
+  }]
+
+  # --- Terraform: apply writes what the modules manage ------------------------
+  regional_write = [
+    for s in [
+      {
+        Sid = "TerraformWriteNetworkAndServers"
+        Action = [
+          "ec2:Allocate*", "ec2:Associate*", "ec2:Attach*", "ec2:Authorize*", "ec2:Create*",
+          "ec2:Delete*", "ec2:Detach*", "ec2:Disable*", "ec2:Disassociate*", "ec2:Enable*",
+          "ec2:Modify*", "ec2:Release*", "ec2:Replace*", "ec2:Revoke*", "ec2:RunInstances",
+          "ec2:StartInstances", "ec2:StopInstances", "ec2:TerminateInstances", "ec2:Update*",
+        ]
+        Resource = [
+          "arn:${local.p}:ec2:*:${local.acct}:*",
+          "arn:${local.p}:ec2:*::image/*",
+          "arn:${local.p}:ec2:*::snapshot/*",
+        ]
+      },
+      {
+        Sid = "TerraformWriteLoadBalancers"
+        Action = [
+          "elasticloadbalancing:Add*", "elasticloadbalancing:Create*", "elasticloadbalancing:Delete*",
+          "elasticloadbalancing:Deregister*", "elasticloadbalancing:Modify*",
+          "elasticloadbalancing:Register*", "elasticloadbalancing:Remove*", "elasticloadbalancing:Set*",
+        ]
+        Resource = ["arn:${local.p}:elasticloadbalancing:*:${local.acct}:*"]
+      },
+      {
+        Sid = "TerraformWriteDataServices"
+        Action = [
+          "elasticache:Add*", "elasticache:Create*", "elasticache:Decrease*", "elasticache:Delete*",
+          "elasticache:Increase*", "elasticache:Modify*", "elasticache:Remove*",
+          "elasticfilesystem:Create*", "elasticfilesystem:Delete*", "elasticfilesystem:Put*",
+          "elasticfilesystem:TagResource", "elasticfilesystem:UntagResource", "elasticfilesystem:Update*",
+          "rds:AddTagsToResource", "rds:Create*", "rds:DeleteDBInstance", "rds:DeleteDBParameterGroup",
+          "rds:DeleteDBSubnetGroup", "rds:DeleteOptionGroup", "rds:Modify*", "rds:RebootDBInstance",
+          "rds:RemoveTagsFromResource", "rds:RestoreDBInstanceFromDBSnapshot",
+          "rds:RestoreDBInstanceToPointInTime",
+        ]
+        Resource = [
+          "arn:${local.p}:elasticache:*:${local.acct}:*",
+          "arn:${local.p}:elasticfilesystem:*:${local.acct}:*",
+          "arn:${local.p}:rds:*:${local.acct}:*",
+        ]
+      },
+      {
+        Sid = "TerraformWriteMessagingAndLogs"
+        Action = [
+          "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup",
+          "logs:DeleteRetentionPolicy", "logs:DisassociateKmsKey", "logs:PutRetentionPolicy",
+          "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource",
+          "sns:CreateTopic", "sns:DeleteTopic", "sns:SetSubscriptionAttributes",
+          "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:Unsubscribe",
+          "sns:UntagResource", "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes",
+          "sqs:TagQueue", "sqs:UntagQueue",
+        ]
+        Resource = [
+          "arn:${local.p}:logs:*:${local.acct}:log-group:*",
+          "arn:${local.p}:sns:*:${local.acct}:*",
+          "arn:${local.p}:sqs:*:${local.acct}:*",
+        ]
+      },
+      {
+        Sid      = "TerraformWriteApiGateway"
+        Action   = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"]
+        Resource = ["arn:${local.p}:apigateway:*::/*"]
+      },
+      {
+        Sid = "TerraformWriteKeys"
+        Action = [
+          "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias", "kms:EnableKeyRotation",
+          "kms:Encrypt", "kms:GenerateDataKey*", "kms:PutKeyPolicy", "kms:ReEncrypt*",
+          "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+          "kms:UpdateKeyDescription",
+        ]
+        Resource = [
+          "arn:${local.p}:kms:*:${local.acct}:key/*",
+          "arn:${local.p}:kms:*:${local.acct}:alias/*",
+        ]
+      },
+      {
+        # CreateKey names no key yet; the new key is then managed above.
+        Sid      = "TerraformCreateKeys"
+        Action   = ["kms:CreateKey"]
+        Resource = "*"
+      },
+    ] : merge(s, { Condition = local.in_regions })
+  ]
+
+  # IAM and Route 53 are global: their calls are not made in the stack's region.
+  global_write = [
+    {
+      Sid = "TerraformWriteAccessRoles"
+      Action = [
+        "iam:AddRoleToInstanceProfile", "iam:AttachRolePolicy", "iam:CreateInstanceProfile",
+        "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:CreateRole", "iam:CreateSAMLProvider",
+        "iam:DeleteInstanceProfile", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRole",
+        "iam:DeleteRolePolicy", "iam:DeleteSAMLProvider", "iam:DetachRolePolicy", "iam:PutRolePolicy",
+        "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:TagPolicy", "iam:TagRole",
+        "iam:TagSAMLProvider", "iam:UntagInstanceProfile", "iam:UntagPolicy", "iam:UntagRole",
+        "iam:UntagSAMLProvider", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+        "iam:UpdateRoleDescription", "iam:UpdateSAMLProvider",
+      ]
+      Resource = [
+        "arn:${local.p}:iam::${local.acct}:instance-profile/*",
+        "arn:${local.p}:iam::${local.acct}:policy/*",
+        "arn:${local.p}:iam::${local.acct}:role/*",
+        "arn:${local.p}:iam::${local.acct}:saml-provider/*",
+      ]
+    },
+    {
+      Sid      = "TerraformPassRolesToServices"
+      Action   = ["iam:PassRole"]
+      Resource = ["arn:${local.p}:iam::${local.acct}:role/*"]
+      Condition = {
+        StringEquals = {
+          "iam:PassedToService" = [
+            "apigateway.amazonaws.com", "ec2.amazonaws.com", "monitoring.rds.amazonaws.com",
+            "vpc-flow-logs.amazonaws.com",
+          ]
+        }
+      }
+    },
+    {
+      Sid      = "TerraformServiceLinkedRoles"
+      Action   = ["iam:CreateServiceLinkedRole"]
+      Resource = ["arn:${local.p}:iam::${local.acct}:role/aws-service-role/*"]
+      Condition = {
+        StringEquals = {
+          "iam:AWSServiceName" = [
+            "elasticache.amazonaws.com", "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com",
+          ]
+        }
+      }
+    },
+    {
+      Sid = "TerraformWriteDns"
+      Action = [
+        "route53:AssociateVPCWithHostedZone", "route53:ChangeResourceRecordSets",
+        "route53:ChangeTagsForResource", "route53:CreateHostedZone", "route53:CreateQueryLoggingConfig",
+        "route53:DeleteHostedZone", "route53:DeleteQueryLoggingConfig",
+        "route53:DisassociateVPCFromHostedZone", "route53:UpdateHostedZoneComment",
+      ]
+      Resource = [
+        "arn:${local.p}:route53:::hostedzone/*",
+        "arn:${local.p}:ec2:*:${local.acct}:vpc/*",
+      ]
+    },
+    {
+      Sid = "TerraformWriteBuckets"
+      Action = [
+        "s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutAccelerateConfiguration",
+        "s3:PutBucket*", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration",
+        "s3:PutReplicationConfiguration",
+      ]
+      Resource = [local.buckets]
+    },
+  ]
+
+  # What apply must never do, whatever the plan says: touch the runners'
+  # own roles, state and backups, or share snapshots and images outside the
+  # account. Explicit denies win over every allow above.
+  protected = distinct(concat(
+    [var.state_bucket_arn, local.state_objects],
+    values(local.roles),
+    var.protected_arns,
+  ))
+
+  apply_denies = [
+    {
+      Sid    = "DenyChangingTheRunnersSafetyNet"
+      Effect = "Deny"
+      Action = [
+        "iam:*", "kms:DisableKey", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "s3:DeleteBucket",
+        "s3:DeleteBucketPolicy", "s3:PutBucketPolicy", "s3:PutBucketVersioning",
+        "s3:PutLifecycleConfiguration", "s3:PutReplicationConfiguration",
+      ]
+      Resource = local.protected
+    },
+    {
+      Sid      = "DenySharingSnapshotsAndImages"
+      Effect   = "Deny"
+      Action   = ["ec2:ModifyImageAttribute", "ec2:ModifySnapshotAttribute", "rds:ModifyDBSnapshotAttribute"]
+      Resource = "*"
+    },
+    {
+      Sid       = "DenyDeletingBackups"
+      Effect    = "Deny"
+      Action    = ["ec2:DeleteSnapshot", "rds:DeleteDBSnapshot"]
+      Resource  = "*"
+      Condition = local.has_tag
+    },
+  ]
+
+  allow = { Effect = "Allow" }
+
+  documents = {
+    plan = concat(local.terraform_read, local.state_read, local.state_key_read, local.runner_records, local.runner_recovery_lookups)
+    apply = concat(
+      local.terraform_read, local.state_read, local.state_key_read, local.state_write,
+      local.regional_write, local.global_write, local.runner_records,
+    )
+    backup = concat(local.runner_backup, local.state_key_read, local.runner_records)
+    caller = local.runner_assume
+  }
+}

@@ -1,0 +1,130 @@
+variable "partition" {
+  description = "AWS partition of every ARN (aws, aws-us-gov, aws-cn)."
+  type        = string
+  default     = "aws"
+
+  validation {
+    condition     = contains(["aws", "aws-us-gov", "aws-cn"], var.partition)
+    error_message = "partition must be aws, aws-us-gov or aws-cn."
+  }
+}
+
+variable "account_id" {
+  description = "The client account the roles live in and act on."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be 12 digits."
+  }
+}
+
+variable "regions" {
+  description = "Regions the roles may act in: the primary region first, then the backup region."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.regions) >= 1 && alltrue([for r in var.regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$", r))])
+    error_message = "regions must list AWS region names such as eu-west-1."
+  }
+}
+
+variable "role_name_prefix" {
+  description = "The roles are named <prefix>-plan, <prefix>-apply and <prefix>-backup."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,50}$", var.role_name_prefix))
+    error_message = "role_name_prefix must be 1-50 characters valid in an IAM role name."
+  }
+}
+
+variable "state_bucket_arn" {
+  description = "ARN of the Terraform state bucket (state-backend's bucket_arn)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.state_bucket_arn))
+    error_message = "state_bucket_arn must be an S3 bucket ARN."
+  }
+}
+
+variable "state_kms_key_arn" {
+  description = "ARN of the key that encrypts the state bucket."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.state_kms_key_arn))
+    error_message = "state_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "runner_key_prefix" {
+  description = "Key prefix in the state bucket under which the runners keep their stack locks and audit records."
+  type        = string
+  default     = "runners/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/$", var.runner_key_prefix))
+    error_message = "runner_key_prefix must be a relative key prefix ending in /, such as runners/."
+  }
+}
+
+variable "bucket_name_prefix" {
+  description = "Every S3 bucket the stacks manage has a name starting with this; Terraform's S3 access is limited to them."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{2,}$", var.bucket_name_prefix))
+    error_message = "bucket_name_prefix must be at least 3 characters of a bucket name."
+  }
+}
+
+variable "backup_tag_key" {
+  description = "The tag that marks what the backup role may snapshot, and that every snapshot it creates or copies carries; it may delete only snapshots carrying it."
+  type        = string
+  default     = "runners:backup"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9 _.:/=+@-]{1,128}$", var.backup_tag_key)) && !startswith(var.backup_tag_key, "aws:")
+    error_message = "backup_tag_key must be a valid tag key not starting with aws:."
+  }
+}
+
+variable "snapshot_name_prefix" {
+  description = "RDS snapshots the runners create are named with this prefix; the backup role may tag, copy to and delete only those."
+  type        = string
+  default     = "runners-"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,30}$", var.snapshot_name_prefix))
+    error_message = "snapshot_name_prefix must start with a letter and use lower-case letters, digits and hyphens."
+  }
+}
+
+variable "backup_kms_key_arns" {
+  description = "Keys that encrypt the volumes, databases and snapshot copies the backup role handles (the primary region's keys and the backup region's key)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.backup_kms_key_arns) > 0 && alltrue([for arn in var.backup_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:", arn))])
+    error_message = "backup_kms_key_arns must list at least one KMS key ARN."
+  }
+}
+
+variable "ami_parameter_paths" {
+  description = "SSM parameter paths (without leading slash) disaster recovery reads to find machine images, such as Debian's public aws/service/debian/* parameters."
+  type        = list(string)
+  default     = ["aws/service/debian/*"]
+
+  validation {
+    condition     = alltrue([for p in var.ami_parameter_paths : !startswith(p, "/")])
+    error_message = "ami_parameter_paths are written without a leading slash."
+  }
+}
+
+variable "protected_arns" {
+  description = "Resources the apply role must never change or delete: the runners' own safety net (backup bucket, backup key, ...). The state bucket and the runner roles are always included."
+  type        = list(string)
+  default     = []
+}
