@@ -89,7 +89,10 @@ def _waiters(service: str) -> dict[str, str]:
         model = session.get_waiter_model(service)  # type: ignore[attr-defined]
     except (UnknownServiceError, ValueError):
         return {}
-    return {xform_name(name): model.get_waiter(name).operation for name in model.waiter_names}
+    return {
+        xform_name(name): model.get_waiter(name).operation  # aws-ops: dynamic (botocore's model)
+        for name in model.waiter_names
+    }
 
 
 @cache
@@ -97,10 +100,36 @@ def _all_services() -> tuple[str, ...]:
     return tuple(_botocore_session().get_available_services())  # type: ignore[attr-defined]
 
 
+# Services whose operation names identify a call on a receiver of unknown
+# type. Reading all of botocore's ~400 models takes seconds; these are the
+# ones a hosting team's tooling calls.
+FALLBACK_SERVICES = (
+    "backup",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "efs",
+    "elasticache",
+    "elbv2",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "rds",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+)
+
+
 @cache
 def _multiword_ops() -> frozenset[str]:
     return frozenset(
-        name for service in _all_services() for name in _snake_ops(service) if "_" in name
+        name for service in FALLBACK_SERVICES for name in _snake_ops(service) if "_" in name
     )
 
 
@@ -146,6 +175,7 @@ class _Scanner:
         self.scan = Scan()
         self.stub_types: dict[str, str] = {}  # local name of a client type -> service
         self.stub_modules: dict[str, str] = {}  # local alias of a mypy_boto3 module -> service
+        self.module_aliases: set[str] = set()  # names bound by import statements
 
     # -- what a name means -------------------------------------------------
 
@@ -154,6 +184,7 @@ class _Scanner:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self._note_aware(alias.name)
+                    self.module_aliases.add((alias.asname or alias.name).split(".")[0])
                     service = _stub_service(alias.name)
                     if service:
                         self.stub_modules[alias.asname or alias.name] = service
@@ -295,37 +326,49 @@ class _Scanner:
             self.scan.problems.append(
                 f"line {node.lineno}: boto3 resources are not checked; use a client ({text})"
             )
-            return
-        if method in ("get_paginator", "can_paginate", "get_waiter", "generate_presigned_url"):
-            if service is None and not self.scan.aws_aware:
-                return
-            keyword = {"get_waiter": "waiter_name", "generate_presigned_url": "ClientMethod"}.get(
-                method, "operation_name"
-            )
-            name = _str_arg(node, keyword)
-            if name is None:
-                if not self._marked_dynamic(node):
-                    self.scan.problems.append(
-                        f"line {node.lineno}: {method} with a name that is not a literal cannot be "
-                        f"checked ({text}); name it literally or mark the line '# {DYNAMIC_MARKER}'"
-                    )
-                return
-            via = {"get_waiter": "waiter", "generate_presigned_url": "presign"}.get(
-                method, "paginator"
-            )
-            self.scan.calls.append(Call(node.lineno, service, name, via, text))
-            return
-        if method in _S3_TRANSFER and (
+        elif method in _NAMED:
+            if service is not None or self.scan.aws_aware:
+                self._named(node, method, service, text)
+        elif method in _S3_TRANSFER and (
             service == "s3" or (service is None and self.scan.aws_aware and method != "copy")
         ):
             self.scan.calls.append(Call(node.lineno, service, method, "transfer", text))
-            return
-        if service is not None:
+        elif service is not None:
             if method in _snake_ops(service):
                 self.scan.calls.append(Call(node.lineno, service, method, "call", text))
-            return
-        if self.scan.aws_aware and method in _multiword_ops():
+        elif (
+            self.scan.aws_aware
+            and method in _multiword_ops()
+            and not self._on_imported_module(func.value)
+        ):
             self.scan.calls.append(Call(node.lineno, None, method, "call", text))
+
+    def _on_imported_module(self, receiver: ast.expr) -> bool:
+        """``botocore.session.get_session()`` is a function of a module, not a client call."""
+        while isinstance(receiver, ast.Attribute):
+            receiver = receiver.value
+        return isinstance(receiver, ast.Name) and receiver.id in self.module_aliases
+
+    def _named(self, node: ast.Call, method: str, service: str | None, text: str) -> None:
+        """A paginator, waiter or presigned URL: the operation is named by a string argument."""
+        keyword, via = _NAMED[method]
+        name = _str_arg(node, keyword)
+        if name is not None:
+            self.scan.calls.append(Call(node.lineno, service, name, via, text))
+        elif not self._marked_dynamic(node):
+            self.scan.problems.append(
+                f"line {node.lineno}: {method} with a name that is not a literal cannot be "
+                f"checked ({text}); name it literally or mark the line '# {DYNAMIC_MARKER}'"
+            )
+
+
+# Client methods that name an operation or waiter: keyword of the name, kind.
+_NAMED = {
+    "get_paginator": ("operation_name", "paginator"),
+    "can_paginate": ("operation_name", "paginator"),
+    "get_waiter": ("waiter_name", "waiter"),
+    "generate_presigned_url": ("ClientMethod", "presign"),
+}
 
 
 def scan_source(source: str, filename: str = "<source>") -> Scan:
@@ -345,7 +388,7 @@ def _candidates(call: Call, declared: OperationMap) -> list[tuple[str, frozenset
     if call.service:
         ops = resolve(call, call.service)
         return [(call.service, ops)] if ops else []
-    for services in (list(declared), _all_services()):
+    for services in (list(declared), FALLBACK_SERVICES):
         found = [(service, ops) for service in services if (ops := resolve(call, service))]
         if found:
             return found

@@ -125,10 +125,16 @@ def statements(documents: Mapping[str, Mapping[str, Any]]) -> list[Statement]:
 
 
 def uncovered(
-    operations: OperationMap, documents: Mapping[str, Mapping[str, Any]]
+    operations: OperationMap, documents: Mapping[str, Mapping[str, Any]], sid_prefix: str = ""
 ) -> dict[str, list[str]]:
-    """Actions the operations need that no Allow statement grants, with who needs them."""
-    allows = [s for s in statements(documents) if s.effect == "Allow"]
+    """Actions the operations need that no Allow statement grants, with who needs them.
+
+    ``sid_prefix`` counts only the statements meant for these calls, so a
+    broad grant made for another purpose (Terraform's) cannot hide a gap.
+    """
+    allows = [
+        s for s in statements(documents) if s.effect == "Allow" and s.sid.startswith(sid_prefix)
+    ]
     return {
         action: needed_by
         for action, needed_by in required(operations).items()

@@ -1,0 +1,242 @@
+"""The runner roles' policy grants exactly the AWS calls the runners make.
+
+The documents are what Terraform hands to IAM: the provider-free
+terraform/modules/runner-role/policies module evaluated by the embedded
+Terraform. The calls are the union of every module's AWS_OPERATIONS, which
+test_aws_operations.py holds to the source.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runners.aws import callscan, iam, operations
+from runners.terraform.evaluate import module_outputs
+from tests.conftest import REPO_ROOT
+
+POLICIES = REPO_ROOT / "terraform/modules/runner-role/policies"
+TAG = "runners:backup"
+INPUTS = {
+    "account_id": "123456789012",
+    "regions": ["eu-west-1", "eu-central-1"],
+    "role_name_prefix": "acme-runners",
+    "state_bucket_arn": "arn:aws:s3:::acme-terraform-state",
+    "state_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/state",
+    "bucket_name_prefix": "acme-",
+    "backup_tag_key": TAG,
+    "backup_kms_key_arns": [
+        "arn:aws:kms:eu-west-1:123456789012:key/data",
+        "arn:aws:kms:eu-central-1:123456789012:key/backup",
+    ],
+    "protected_arns": ["arn:aws:s3:::acme-backup-eu-central-1"],
+}
+RUNNER_SID = "Runner"
+
+# Calls announced by work on other branches (S3 stack locks and audit records,
+# backups, disaster recovery) that the policy grants ahead of the code. Once
+# the code declares them this set adds nothing; empty it then, so the
+# exactness test below is exact.
+ANNOUNCED: dict[str, frozenset[str]] = {
+    "s3": frozenset({"GetObject", "PutObject", "DeleteObject", "ListObjectsV2", "HeadObject"}),
+    "ec2": frozenset(
+        {
+            "CreateSnapshot",
+            "CopySnapshot",
+            "DeleteSnapshot",
+            "DescribeSnapshots",
+            "DescribeVolumes",
+            "DescribeImages",
+            "DescribeAvailabilityZones",
+        }
+    ),
+    "rds": frozenset(
+        {
+            "CreateDBSnapshot",
+            "CopyDBSnapshot",
+            "DeleteDBSnapshot",
+            "DescribeDBSnapshots",
+            "DescribeDBInstances",
+        }
+    ),
+    "sts": frozenset({"AssumeRole"}),
+    "kms": frozenset({"DescribeKey"}),
+    "ssm": frozenset({"GetParameter"}),
+}
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    outputs = module_outputs(POLICIES, INPUTS, tmp_path_factory.mktemp("policies"))
+    return {duty: json.loads(outputs[duty]) for duty in ("plan", "apply", "backup", "caller")}
+
+
+def declared() -> dict[str, frozenset[str]]:
+    return operations.union(operations.declarations("runners"))
+
+
+def merged(*maps: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    out: dict[str, frozenset[str]] = {}
+    for m in maps:
+        for service, ops in m.items():
+            out[service] = out.get(service, frozenset()) | ops
+    return out
+
+
+def coverage_failures(ops: dict[str, frozenset[str]], docs: dict[str, dict[str, Any]]) -> list[str]:
+    return [
+        f"{action} (needed by {', '.join(needed_by)}) is granted by no {RUNNER_SID} statement"
+        for action, needed_by in iam.uncovered(ops, docs, RUNNER_SID).items()
+    ]
+
+
+def test_policy_grants_every_operation_the_code_declares(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    failures = coverage_failures(declared(), documents)
+    assert not failures, "\n".join(failures)
+
+
+def test_policy_grants_the_announced_operations(documents: dict[str, dict[str, Any]]) -> None:
+    assert coverage_failures(ANNOUNCED, documents) == []
+
+
+def test_runner_statements_grant_nothing_the_code_does_not_need(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    granted = iam.runner_actions(documents, RUNNER_SID)
+    extra = iam.unneeded(granted, merged(declared(), ANNOUNCED))
+    assert not extra, [f"{action} in {granted[action]}" for action in extra]
+
+
+def test_a_new_aws_call_the_policy_lacks_fails_the_guard(
+    documents: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The code gains a call (declared, so the meta-test passes); the policy check must fail."""
+    package = tmp_path / "fakerunners"
+    (package / "restore").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "restore" / "__init__.py").write_text("")
+    (package / "restore" / "volumes.py").write_text(
+        textwrap.dedent("""
+        from mypy_boto3_ec2 import EC2Client
+
+        AWS_OPERATIONS = {"ec2": frozenset({"CreateVolume", "DescribeSnapshots"})}
+
+        def restore(ec2: EC2Client, snapshot_id: str) -> str:
+            ec2.describe_snapshots(SnapshotIds=[snapshot_id])
+            made = ec2.create_volume(SnapshotId=snapshot_id, AvailabilityZone="eu-west-1a")
+            return made["VolumeId"]
+    """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        fake = operations.declarations("fakerunners")
+    finally:
+        for name in [n for n in sys.modules if n.startswith("fakerunners")]:
+            del sys.modules[name]
+    assert [d.module for d in fake] == ["fakerunners.restore.volumes"]
+    # The declaration matches the code, so the meta-test is satisfied...
+    source = fake[0].path.read_text()
+    assert callscan.check(fake[0].operations, callscan.scan_source(source)) == []
+    # ...and the policy check is what catches the missing permission.
+    failures = coverage_failures(merged(declared(), operations.union(fake)), documents)
+    assert failures == [
+        "ec2:CreateVolume (needed by ec2 CreateVolume) is granted by no Runner statement"
+    ]
+
+
+def test_a_runner_statement_granting_more_than_the_code_needs_fails(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    widened = json.loads(json.dumps(documents))
+    widened["backup"]["Statement"][0]["Action"].append("ec2:DeleteVolume")
+    extra = iam.unneeded(iam.runner_actions(widened, RUNNER_SID), merged(declared(), ANNOUNCED))
+    assert extra == ["ec2:DeleteVolume"]
+
+
+def actions(doc: dict[str, Any], effect: str = "Allow") -> list[tuple[str, str]]:
+    return [
+        (str(s.get("Sid")), a)
+        for s in doc["Statement"]
+        if s["Effect"] == effect
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+
+
+READ = re.compile(r"^[a-z0-9-]+:(Describe|Get|List)[A-Za-z0-9*]*$|^apigateway:GET$")
+
+
+def test_plan_role_only_reads_apart_from_locks_and_records(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    # Writing: Terraform's lock file, the runners' locks and audit records,
+    # and encrypting those objects with the state key.
+    writers = {"StateLockFile", "RunnerRecords", "StateKey"}
+    writes = [
+        (sid, a)
+        for sid, a in actions(documents["plan"])
+        if not READ.match(a) and sid not in writers
+    ]
+    assert writes == []
+    for stmt in documents["plan"]["Statement"]:
+        if stmt["Sid"] in {"StateLockFile", "RunnerRecords"}:
+            assert all(r.startswith(INPUTS["state_bucket_arn"] + "/") for r in stmt["Resource"])
+
+
+def test_backup_role_deletes_and_snapshots_only_what_carries_the_tag(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    for stmt in documents["backup"]["Statement"]:
+        acts = stmt["Action"]
+        condition = json.dumps(stmt.get("Condition", {}))
+        ec2_rds = [a for a in acts if a.startswith(("ec2:", "rds:")) and a != "ec2:CreateTags"]
+        if any(a.split(":")[1].startswith(("Delete", "Create", "Copy")) for a in ec2_rds):
+            assert f"/{TAG}" in condition, stmt["Sid"]
+        if "ec2:CreateTags" in acts:
+            assert stmt["Condition"] == {
+                "StringEquals": {"ec2:CreateAction": ["CopySnapshot", "CreateSnapshot"]}
+            }
+        if any(a.startswith("rds:") and not a.startswith("rds:Describe") for a in acts):
+            assert (
+                stmt["Resource"] == ["arn:aws:rds:*:123456789012:snapshot:runners-*"]
+                or "db:*" in stmt["Resource"][0]
+            )
+
+
+def test_apply_is_denied_the_runners_safety_net(documents: dict[str, dict[str, Any]]) -> None:
+    denies = {s["Sid"]: s for s in documents["apply"]["Statement"] if s["Effect"] == "Deny"}
+    net = denies["DenyChangingTheRunnersSafetyNet"]["Resource"]
+    assert INPUTS["state_bucket_arn"] in net
+    assert "arn:aws:s3:::acme-backup-eu-central-1" in net
+    assert {
+        f"arn:aws:iam::123456789012:role/acme-runners-{d}" for d in ("plan", "apply", "backup")
+    } <= set(net)
+    assert set(denies["DenyDeletingBackups"]["Action"]) == {
+        "ec2:DeleteSnapshot",
+        "rds:DeleteDBSnapshot",
+    }
+
+
+def test_caller_may_only_assume_the_three_roles(documents: dict[str, dict[str, Any]]) -> None:
+    (stmt,) = documents["caller"]["Statement"]
+    assert stmt["Action"] == ["sts:AssumeRole"]
+    assert sorted(stmt["Resource"]) == [
+        f"arn:aws:iam::123456789012:role/acme-runners-{d}" for d in ("apply", "backup", "plan")
+    ]
+
+
+def test_no_document_uses_not_action_or_not_resource(documents: dict[str, dict[str, Any]]) -> None:
+    # iam.uncovered reads Action lists only; NotAction would fool it.
+    for doc in documents.values():
+        for stmt in doc["Statement"]:
+            assert not {"NotAction", "NotResource", "NotPrincipal"} & set(stmt)
+            assert re.fullmatch(r"[A-Za-z0-9]+", stmt["Sid"]), stmt["Sid"]
