@@ -1,0 +1,61 @@
+variable "zone_name" {
+  description = "The DNS zone, such as prod.acme.example."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.zone_name))
+    error_message = "zone_name must be a lower-case domain name without a trailing dot."
+  }
+}
+
+variable "private_vpc_ids" {
+  description = "VPCs a private zone is visible in. Empty: a public zone."
+  type        = list(string)
+  default     = []
+}
+
+variable "records" {
+  description = "Records by \"name type\" (name relative to the zone, \"@\" for the apex): TTL and values, or an alias to a load balancer or another AWS target."
+  type = map(object({
+    ttl     = optional(number, 300)
+    records = optional(list(string), [])
+    alias = optional(object({
+      name                   = string
+      zone_id                = string
+      evaluate_target_health = optional(bool, true)
+    }))
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.records) : can(regex("^(@|[a-z0-9_*][a-z0-9_.-]*) (A|AAAA|CNAME|MX|TXT|SRV|CAA|NS|PTR)$", k))])
+    error_message = "records keys must be \"<name> <type>\", such as \"www A\" or \"@ MX\"."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.records) : (r.alias == null) != (length(r.records) == 0)])
+    error_message = "Each record has either records or an alias, not both and not neither."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.records) : r.ttl >= 30 && r.ttl <= 86400])
+    error_message = "ttl must be between 30 and 86400 seconds."
+  }
+}
+
+variable "query_log_group_arn" {
+  description = "CloudWatch log group in us-east-1 (with a resource policy for Route 53) that receives a public zone's query logs. Null: no query logging."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.query_log_group_arn == null || can(regex("^arn:aws[a-z-]*:logs:us-east-1:", var.query_log_group_arn))
+    error_message = "query_log_group_arn must be a log group in us-east-1: Route 53 writes query logs only there."
+  }
+}
+
+variable "tags" {
+  description = "Tags for the zone."
+  type        = map(string)
+  default     = {}
+}

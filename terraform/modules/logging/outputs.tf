@@ -1,0 +1,19 @@
+output "log_group_names" {
+  description = "Log group name by short name (/<name>/<short name>)."
+  value       = { for k, g in aws_cloudwatch_log_group.this : k => g.name }
+}
+
+output "log_group_arns" {
+  description = "Log group ARN by short name."
+  value       = { for k, g in aws_cloudwatch_log_group.this : k => g.arn }
+}
+
+output "kms_key_arn" {
+  description = "The key the log groups are encrypted with."
+  value       = aws_kms_key.logs.arn
+}
+
+output "access_log_bucket" {
+  description = "The access-log bucket's name, or null when none was asked for."
+  value       = one(aws_s3_bucket.access_logs[*].id)
+}
