@@ -18,7 +18,7 @@ variable "source_buckets" {
   }
 
   validation {
-    condition     = alltrue([for key in values(var.source_buckets) : key == null || can(regex("^arn:aws[a-z-]*:kms:", key))])
+    condition     = alltrue([for key in values(var.source_buckets) : key == null ? true : can(regex("^arn:aws[a-z-]*:kms:", key))])
     error_message = "Each source_buckets value must be a KMS key ARN or null."
   }
 }

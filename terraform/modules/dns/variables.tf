@@ -49,7 +49,7 @@ variable "query_log_group_arn" {
   default     = null
 
   validation {
-    condition     = var.query_log_group_arn == null || can(regex("^arn:aws[a-z-]*:logs:us-east-1:", var.query_log_group_arn))
+    condition     = var.query_log_group_arn == null ? true : can(regex("^arn:aws[a-z-]*:logs:us-east-1:", var.query_log_group_arn))
     error_message = "query_log_group_arn must be a log group in us-east-1: Route 53 writes query logs only there."
   }
 }

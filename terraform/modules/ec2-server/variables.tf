@@ -62,7 +62,7 @@ variable "ami_id" {
   default     = null
 
   validation {
-    condition     = var.ami_id == null || can(regex("^ami-[0-9a-f]+$", var.ami_id))
+    condition     = var.ami_id == null ? true : can(regex("^ami-[0-9a-f]+$", var.ami_id))
     error_message = "ami_id must be an AMI ID (ami-...)."
   }
 }
@@ -113,7 +113,7 @@ variable "data_volume" {
   default = null
 
   validation {
-    condition     = var.data_volume == null || (var.data_volume.size_gb >= 1 && var.data_volume.size_gb <= 16384 && contains(["gp3", "io2", "st1"], var.data_volume.type))
+    condition     = var.data_volume == null ? true : (var.data_volume.size_gb >= 1 && var.data_volume.size_gb <= 16384 && contains(["gp3", "io2", "st1"], var.data_volume.type))
     error_message = "data_volume needs size_gb between 1 and 16384 and a type of gp3, io2 or st1."
   }
 }
@@ -124,7 +124,7 @@ variable "snapshot_id" {
   default     = null
 
   validation {
-    condition     = var.snapshot_id == null || can(regex("^snap-[0-9a-f]+$", var.snapshot_id))
+    condition     = var.snapshot_id == null ? true : can(regex("^snap-[0-9a-f]+$", var.snapshot_id))
     error_message = "snapshot_id must be an EBS snapshot ID (snap-...)."
   }
 }

@@ -9,6 +9,7 @@ resource "aws_elasticache_subnet_group" "this" {
 }
 
 resource "aws_elasticache_replication_group" "this" {
+  #checkov:skip=CKV2_AWS_50:Multi-AZ and automatic failover are on whenever nodes > 1 (the default is 2); checkov cannot evaluate the expression. A single node has nothing to fail over to.
   replication_group_id = var.name
   description          = "${var.name} cache"
   engine               = var.engine

@@ -96,7 +96,7 @@ data "aws_iam_policy_document" "server_logs" {
   statement {
     sid       = "FindLogGroups"
     actions   = ["logs:DescribeLogGroups"]
-    resources = ["*"]
+    resources = ["*"] # DescribeLogGroups has no resource-level permissions
   }
 
   statement {
@@ -105,15 +105,15 @@ data "aws_iam_policy_document" "server_logs" {
       "logs:DescribeLogStreams",
       "logs:FilterLogEvents",
       "logs:GetLogEvents",
+      "logs:GetQueryResults",
       "logs:StartQuery",
-      "logs:StartLiveTail",
     ]
     resources = length(var.server_log_group_arns) > 0 ? concat(var.server_log_group_arns, [for arn in var.server_log_group_arns : "${arn}:*"]) : ["arn:${local.p}:logs:*:*:log-group:/nonexistent"]
   }
 
   statement {
-    sid       = "QueryResults"
-    actions   = ["logs:GetQueryResults", "logs:StopQuery", "logs:StopLiveTail"]
+    sid       = "StopQueries"
+    actions   = ["logs:StopQuery"]
     resources = ["*"]
   }
 }

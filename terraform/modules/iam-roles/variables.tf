@@ -14,7 +14,7 @@ variable "saml_provider_arn" {
   default     = null
 
   validation {
-    condition     = var.saml_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:saml-provider/", var.saml_provider_arn))
+    condition     = var.saml_provider_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:saml-provider/", var.saml_provider_arn))
     error_message = "saml_provider_arn must be an IAM SAML provider ARN."
   }
 }

@@ -17,6 +17,42 @@ locals {
   )
 }
 
+# Slow and schema-changing statements are logged (exported to CloudWatch),
+# and clients must use TLS.
+locals {
+  major  = split(".", var.engine_version)[0]
+  family = var.engine == "postgres" ? "postgres${local.major}" : "${var.engine}${join(".", slice(split(".", var.engine_version), 0, 2))}"
+  parameters = var.engine == "postgres" ? {
+    log_statement              = "ddl"
+    log_min_duration_statement = "1000"
+    "rds.force_ssl"            = "1"
+    } : {
+    slow_query_log           = "1"
+    long_query_time          = "1"
+    require_secure_transport = "1"
+  }
+}
+
+resource "aws_db_parameter_group" "this" {
+  name_prefix = "${var.identifier}-"
+  family      = local.family
+  description = "${var.identifier}: query logging and TLS"
+  tags        = var.tags
+
+  dynamic "parameter" {
+    for_each = merge(local.parameters, var.parameters)
+    content {
+      name         = parameter.key
+      value        = parameter.value
+      apply_method = "pending-reboot"
+    }
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
 resource "aws_db_subnet_group" "this" {
   name       = var.identifier
   subnet_ids = var.subnet_ids
@@ -65,6 +101,7 @@ resource "aws_db_instance" "this" {
   kms_key_id            = var.kms_key_arn
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
+  parameter_group_name   = aws_db_parameter_group.this.name
   vpc_security_group_ids = var.security_group_ids
   publicly_accessible    = false
   port                   = local.port

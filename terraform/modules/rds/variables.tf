@@ -20,9 +20,20 @@ variable "engine" {
 }
 
 variable "engine_version" {
-  description = "Major (or major.minor) engine version; minor upgrades are applied automatically in the maintenance window."
+  description = "Engine version: the major version for PostgreSQL (17), major.minor for MySQL and MariaDB (8.0, 10.11). Minor upgrades are applied automatically in the maintenance window."
   type        = string
   default     = "17"
+
+  validation {
+    condition     = can(regex("^[0-9]+(\\.[0-9]+)*$", var.engine_version))
+    error_message = "engine_version must be a version number such as 17 or 8.0."
+  }
+}
+
+variable "parameters" {
+  description = "More database parameters, or overrides of the module's (query logging, TLS), by name."
+  type        = map(string)
+  default     = {}
 }
 
 variable "instance_class" {
@@ -135,7 +146,7 @@ variable "snapshot_identifier" {
   default     = null
 
   validation {
-    condition     = var.snapshot_identifier == null || can(regex("^(arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:)?[a-zA-Z][a-zA-Z0-9-:]*$", var.snapshot_identifier))
+    condition     = var.snapshot_identifier == null ? true : can(regex("^(arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:)?[a-zA-Z][a-zA-Z0-9-:]*$", var.snapshot_identifier))
     error_message = "snapshot_identifier must be an RDS snapshot name or ARN."
   }
 }

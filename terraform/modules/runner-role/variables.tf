@@ -26,7 +26,7 @@ variable "external_id" {
   sensitive   = true
 
   validation {
-    condition     = var.external_id == null || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,1224}$", var.external_id))
+    condition     = var.external_id == null ? true : can(regex("^[A-Za-z0-9+=,.@:/_-]{2,1224}$", var.external_id))
     error_message = "external_id must be 2-1224 characters: letters, digits and +=,.@:/_-."
   }
 }

@@ -55,12 +55,12 @@ variable "vpn" {
   default = null
 
   validation {
-    condition     = var.vpn == null || can(cidrhost("${var.vpn.customer_gateway_ip}/32", 0))
+    condition     = var.vpn == null ? true : can(cidrhost("${var.vpn.customer_gateway_ip}/32", 0))
     error_message = "vpn.customer_gateway_ip must be the public IPv4 address of the client's VPN device."
   }
 
   validation {
-    condition     = var.vpn == null || alltrue([for r in var.vpn.static_routes : can(cidrhost(r, 0))])
+    condition     = var.vpn == null ? true : alltrue([for r in var.vpn.static_routes : can(cidrhost(r, 0))])
     error_message = "vpn.static_routes must be IPv4 CIDRs of the client's networks; leave it empty to use BGP."
   }
 }

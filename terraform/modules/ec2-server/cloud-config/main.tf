@@ -53,8 +53,10 @@ locals {
     cloudwatch_config      = jsonencode(local.cloudwatch_agent_config)
     cloudwatch_agent_url   = var.cloudwatch_agent_url
     cloudwatch_fingerprint = var.cloudwatch_agent_key_fingerprint
-    data_volume            = var.data_volume
-    data_device            = var.data_volume == null ? "" : "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${replace(var.data_volume.volume_id, "-", "")}"
-    nfs_mounts             = var.nfs_mounts
+    # HCL evaluates both branches of a template's %{if}: pass plain values.
+    has_data_volume  = var.data_volume != null
+    data_device      = var.data_volume == null ? "" : "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${replace(var.data_volume.volume_id, "-", "")}"
+    data_mount_point = var.data_volume == null ? "" : var.data_volume.mount_point
+    nfs_mounts       = var.nfs_mounts
   })
 }

@@ -110,7 +110,7 @@ variable "data_volume" {
   default = null
 
   validation {
-    condition     = var.data_volume == null || (can(regex("^vol-[0-9a-f]+$", var.data_volume.volume_id)) && startswith(var.data_volume.mount_point, "/"))
+    condition     = var.data_volume == null ? true : (can(regex("^vol-[0-9a-f]+$", var.data_volume.volume_id)) && startswith(var.data_volume.mount_point, "/"))
     error_message = "data_volume needs a volume ID (vol-...) and an absolute mount point."
   }
 }

@@ -36,8 +36,11 @@ locals {
         "ec2:GetEbsEncryptionByDefault",
         "elasticloadbalancing:Describe*",
         "kms:ListAliases",
+        "elasticache:DescribeCacheEngineVersions",
         "logs:DescribeLogGroups",
+        "rds:DescribeDBEngineVersions",
         "route53:ListHostedZones",
+        "sns:GetSubscriptionAttributes",
         "sns:ListTopics",
         "sqs:ListQueues",
       ]
@@ -58,7 +61,6 @@ locals {
         "logs:ListTagsLogGroup",
         "rds:Describe*",
         "rds:ListTagsForResource",
-        "sns:GetSubscriptionAttributes",
         "sns:GetTopicAttributes",
         "sns:ListSubscriptionsByTopic",
         "sns:ListTagsForResource",
@@ -345,9 +347,8 @@ locals {
           "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup",
           "logs:DeleteRetentionPolicy", "logs:DisassociateKmsKey", "logs:PutRetentionPolicy",
           "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource",
-          "sns:CreateTopic", "sns:DeleteTopic", "sns:SetSubscriptionAttributes",
-          "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:Unsubscribe",
-          "sns:UntagResource", "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes",
+          "sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe",
+          "sns:TagResource", "sns:UntagResource", "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes",
           "sqs:TagQueue", "sqs:UntagQueue",
         ]
         Resource = [
@@ -375,9 +376,13 @@ locals {
         ]
       },
       {
-        # CreateKey names no key yet; the new key is then managed above.
-        Sid      = "TerraformCreateKeys"
-        Action   = ["kms:CreateKey"]
+        # These name no resource yet (or a subscription, which has no ARN
+        # IAM can match); what they create is then managed above.
+        Sid = "TerraformWriteUnscoped"
+        Action = [
+          "elasticfilesystem:CreateFileSystem", "kms:CreateKey", "sns:SetSubscriptionAttributes",
+          "sns:Unsubscribe",
+        ]
         Resource = "*"
       },
     ] : merge(s, { Condition = local.in_regions })
@@ -424,16 +429,22 @@ locals {
       Condition = {
         StringEquals = {
           "iam:AWSServiceName" = [
-            "elasticache.amazonaws.com", "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com",
+            "elasticache.amazonaws.com", "elasticfilesystem.amazonaws.com",
+            "elasticloadbalancing.amazonaws.com", "ops.apigateway.amazonaws.com", "rds.amazonaws.com",
           ]
         }
       }
     },
     {
+      Sid      = "TerraformCreateZones"
+      Action   = ["route53:CreateHostedZone"]
+      Resource = "*"
+    },
+    {
       Sid = "TerraformWriteDns"
       Action = [
         "route53:AssociateVPCWithHostedZone", "route53:ChangeResourceRecordSets",
-        "route53:ChangeTagsForResource", "route53:CreateHostedZone", "route53:CreateQueryLoggingConfig",
+        "route53:ChangeTagsForResource", "route53:CreateQueryLoggingConfig",
         "route53:DeleteHostedZone", "route53:DeleteQueryLoggingConfig",
         "route53:DisassociateVPCFromHostedZone", "route53:UpdateHostedZoneComment",
       ]
