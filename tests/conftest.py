@@ -27,10 +27,24 @@ REPO_ROOT = Path(__file__).parent.parent
 @pytest.fixture(autouse=True)
 def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     for var in (
-        "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE",
-        "AWS_SHARED_CREDENTIALS_FILE", "RUNNERS_CONFIG", "TF_CLI_CONFIG_FILE",
-        "CHANGE_ID", "CHANGE_BRANCH", "CHANGE_TARGET", "CHANGE_URL", "BUILD_URL", "BUILD_TAG",
-        "BUILD_USER_ID", "BRANCH_NAME", "GIT_BRANCH", "GIT_LOCAL_BRANCH", "RUNNERS_DEBUG",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "RUNNERS_CONFIG",
+        "TF_CLI_CONFIG_FILE",
+        "CHANGE_ID",
+        "CHANGE_BRANCH",
+        "CHANGE_TARGET",
+        "CHANGE_URL",
+        "BUILD_URL",
+        "BUILD_TAG",
+        "BUILD_USER_ID",
+        "BRANCH_NAME",
+        "GIT_BRANCH",
+        "GIT_LOCAL_BRANCH",
+        "RUNNERS_DEBUG",
     ):
         monkeypatch.delenv(var, raising=False)
     for key, value in FAKE_CREDENTIALS.items():
@@ -160,10 +174,15 @@ def client_repo(git_repo: GitRepoHelper, tmp_path: Path) -> GitRepoHelper:
     return git_repo
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """The runners CLI as a real subprocess, as Jenkins runs it."""
     return subprocess.run(
         [sys.executable, "-m", "runners", *args],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

@@ -18,25 +18,10 @@ from typing import Any
 import pytest
 
 from runners.aws import callscan, iam, operations
-from runners.terraform.evaluate import module_outputs
-from tests.conftest import REPO_ROOT
+from tests import runnerpolicy
 
-POLICIES = REPO_ROOT / "terraform/modules/runner-role/policies"
-TAG = "runners:backup"
-INPUTS = {
-    "account_id": "123456789012",
-    "regions": ["eu-west-1", "eu-central-1"],
-    "role_name_prefix": "acme-runners",
-    "state_bucket_arn": "arn:aws:s3:::acme-terraform-state",
-    "state_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/state",
-    "bucket_name_prefix": "acme-",
-    "backup_tag_key": TAG,
-    "backup_kms_key_arns": [
-        "arn:aws:kms:eu-west-1:123456789012:key/data",
-        "arn:aws:kms:eu-central-1:123456789012:key/backup",
-    ],
-    "protected_arns": ["arn:aws:s3:::acme-backup-eu-central-1"],
-}
+INPUTS = runnerpolicy.INPUTS
+TAG = INPUTS["backup_tag_key"]
 RUNNER_SID = "Runner"
 
 # Calls announced by work on other branches (S3 stack locks and audit records,
@@ -73,8 +58,7 @@ ANNOUNCED: dict[str, frozenset[str]] = {
 
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    outputs = module_outputs(POLICIES, INPUTS, tmp_path_factory.mktemp("policies"))
-    return {duty: json.loads(outputs[duty]) for duty in ("plan", "apply", "backup", "caller")}
+    return runnerpolicy.documents(tmp_path_factory.mktemp("policies"))
 
 
 def declared() -> dict[str, frozenset[str]]:

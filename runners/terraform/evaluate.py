@@ -10,6 +10,7 @@ Tests and lint checks read exactly what ``terraform apply`` would hand to AWS.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,58 @@ def module_outputs(
     if "subject" not in planned:
         raise InputError(f"{module_dir}: Terraform planned no outputs for the module")
     return dict(planned["subject"]["value"])
+
+
+def variable_values(
+    stack_dir: Path,
+    var_files: list[Path],
+    workdir: Path,
+    environ: Mapping[str, str] | None = None,
+    binary: TerraformBinary | None = None,
+) -> dict[str, Any]:
+    """A stack's variables as Terraform reads them from ``var_files``, validations applied.
+
+    Only the stack's ``variables.tf`` is used, so no provider is needed: a
+    value that breaks a validation, a missing required variable or an
+    unknown one fails here exactly as it would fail ``terraform plan``.
+    ``environ`` supplies ``TF_VAR_*`` values (secrets kept out of tfvars).
+    """
+    source = stack_dir / "variables.tf"
+    if not source.is_file():
+        raise InputError(f"{stack_dir}: no variables.tf")
+    root = workdir / "root"
+    root.mkdir(parents=True, exist_ok=True)
+    text = source.read_text()
+    names = re.findall(r'^variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"', text, flags=re.MULTILINE)
+    echo = {name: f"${{var.{name}}}" for name in names}
+    atomic_write_text(root / "variables.tf", text)
+    atomic_write_text(
+        root / "echo.tf.json",
+        json.dumps({"output": {"variables": {"value": echo, "sensitive": True}}}, indent=2) + "\n",
+    )
+    env = base_environment(None)
+    env.update(environ or {})
+    env["TF_DATA_DIR"] = str(workdir / "data")
+    tf = Terraform(binary or resolve(), env, timeout=300)
+    tf.run(build_args(["init"], {"input": "false", "no_color": True}), root, stream=False)
+    planfile = workdir / "tfplan"
+    tf.run(
+        build_args(
+            ["plan"],
+            {
+                "input": "false",
+                "no_color": True,
+                "state": str(workdir / "state"),
+                "var_file": [str(f.resolve()) for f in var_files],
+                "out": str(planfile),
+            },
+        ),
+        root,
+        stream=False,
+    )
+    shown = workdir / "plan.json"
+    tf.run(
+        build_args(["show"], {"json": True}, [str(planfile)]), root, stdout_file=shown, stream=False
+    )
+    planned = json.loads(shown.read_text()).get("planned_values", {}).get("outputs", {})
+    return dict(planned["variables"]["value"])

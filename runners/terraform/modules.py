@@ -56,7 +56,7 @@ def load_module(directory: Path) -> LoadedModule:
         # same configuration through the embedded CLI instead. The library
         # gives no error code, only this message.
         if _UNSERIALISABLE in str(exc):
-            return _load_with_cli(directory)
+            return load_with_cli(directory)
         raise InputError(f"{directory}: {exc}") from None
     errors = []
     warnings = []
@@ -72,7 +72,7 @@ def load_module(directory: Path) -> LoadedModule:
 _UNSERIALISABLE = "json: unsupported type"
 
 
-def _load_with_cli(directory: Path) -> LoadedModule:
+def load_with_cli(directory: Path) -> LoadedModule:
     """Load through ``terraform get``: the same parser, plus the module calls' arguments.
 
     ``get`` installs nothing for local sources; it reads every module in the

@@ -10,8 +10,6 @@ locals {
 }
 
 resource "aws_route53_zone" "this" {
-  #checkov:skip=CKV2_AWS_38:DNSSEC signing needs a KMS key in us-east-1 and a DS record at the parent registrar, which the team manages outside this account.
-  #checkov:skip=CKV2_AWS_39:Query logging is enabled with query_log_group_arn; it needs a log group in us-east-1, so it is the caller's choice.
   name          = var.zone_name
   comment       = "Managed by Terraform"
   force_destroy = false

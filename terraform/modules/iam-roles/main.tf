@@ -136,7 +136,6 @@ resource "aws_iam_role" "this" {
 }
 
 resource "aws_iam_role_policy_attachment" "this" {
-  #checkov:skip=CKV_AWS_274:The full administrator preset is one of the roles the client asked for; it is reachable only through the team's SAML sign-in or with MFA.
   for_each = local.attachments
 
   role       = aws_iam_role.this[each.value.role].name

@@ -10,7 +10,6 @@ locals {
 }
 
 resource "aws_lb" "this" {
-  #checkov:skip=CKV2_AWS_28:A web ACL is attached when web_acl_arn is set; internal load balancers behind the VPN need none.
   #checkov:skip=CKV2_AWS_76:The web ACL (and its managed rule groups, Log4j's included) is the caller's, passed in web_acl_arn.
   name                       = var.name
   load_balancer_type         = "application"

@@ -45,6 +45,8 @@ data "aws_iam_policy_document" "key" {
 }
 
 resource "aws_kms_key" "logs" {
+  count = length(var.log_groups) > 0 ? 1 : 0
+
   description             = "${var.name}: CloudWatch log groups"
   enable_key_rotation     = true
   deletion_window_in_days = 30
@@ -53,8 +55,10 @@ resource "aws_kms_key" "logs" {
 }
 
 resource "aws_kms_alias" "logs" {
+  count = length(aws_kms_key.logs)
+
   name          = "alias/${var.name}-logs"
-  target_key_id = aws_kms_key.logs.key_id
+  target_key_id = aws_kms_key.logs[0].key_id
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -62,7 +66,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
   name              = "/${var.name}/${each.key}"
   retention_in_days = each.value
-  kms_key_id        = aws_kms_key.logs.arn
+  kms_key_id        = aws_kms_key.logs[0].arn
   tags              = var.tags
 }
 

@@ -9,8 +9,8 @@ output "log_group_arns" {
 }
 
 output "kms_key_arn" {
-  description = "The key the log groups are encrypted with."
-  value       = aws_kms_key.logs.arn
+  description = "The key the log groups are encrypted with (null without log groups)."
+  value       = one(aws_kms_key.logs[*].arn)
 }
 
 output "access_log_bucket" {

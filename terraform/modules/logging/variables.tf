@@ -9,10 +9,11 @@ variable "name" {
 }
 
 variable "log_groups" {
-  description = "Log groups to create, by short name, with their retention in days (null: default_retention_days)."
+  description = "Log groups to create, by short name, with their retention in days (null: default_retention_days). Empty: only the access-log bucket."
   type = map(object({
     retention_days = optional(number)
   }))
+  default = {}
 
   validation {
     condition     = alltrue([for k in keys(var.log_groups) : can(regex("^[A-Za-z0-9_./-]{1,200}$", k))])

@@ -63,14 +63,22 @@ resource "aws_iam_role" "runner" {
   tags                 = var.tags
 }
 
-resource "aws_iam_role_policy" "runner" {
-  #checkov:skip=CKV_AWS_290:Apply manages the account's resources; writes are limited to this account, its two regions and named services (see policies/main.tf).
-  #checkov:skip=CKV_AWS_289:Apply manages the account's IAM roles and KMS key policies, which the stacks declare; it is denied the runners' own roles, state and backups.
-  #checkov:skip=CKV_AWS_286:Apply creates the access roles the stacks declare (the issue's preset roles include full administrator); only a reviewed plan is applied.
-  #checkov:skip=CKV_AWS_355:Only actions without resource-level permissions use "*" (Describe/List, kms:CreateKey); checkov cannot see that.
-  for_each = local.duties
+# One resource per duty rather than for_each, so checkov follows each
+# document from the policies module.
+resource "aws_iam_role_policy" "plan" {
+  name   = "runners-plan"
+  role   = aws_iam_role.runner["plan"].id
+  policy = module.policies.plan
+}
 
-  name   = "runners-${each.key}"
-  role   = aws_iam_role.runner[each.key].id
-  policy = each.value
+resource "aws_iam_role_policy" "apply" {
+  name   = "runners-apply"
+  role   = aws_iam_role.runner["apply"].id
+  policy = module.policies.apply
+}
+
+resource "aws_iam_role_policy" "backup" {
+  name   = "runners-backup"
+  role   = aws_iam_role.runner["backup"].id
+  policy = module.policies.backup
 }

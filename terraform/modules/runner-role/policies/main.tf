@@ -205,15 +205,18 @@ locals {
 
   runner_backup = [
     {
-      Sid = "RunnerBackupDescribe"
-      Action = [
-        "ec2:DescribeSnapshots",
-        "ec2:DescribeVolumes",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBSnapshots",
-      ]
+      Sid       = "RunnerBackupDescribe"
+      Action    = ["ec2:DescribeSnapshots", "ec2:DescribeVolumes"]
       Resource  = "*"
       Condition = local.in_regions
+    },
+    {
+      Sid    = "RunnerBackupDescribeDatabases"
+      Action = ["rds:DescribeDBInstances", "rds:DescribeDBSnapshots"]
+      Resource = [
+        "arn:${local.p}:rds:*:${local.acct}:db:*",
+        "arn:${local.p}:rds:*:${local.acct}:snapshot:*",
+      ]
     },
     {
       # Snapshot only volumes that carry the tag...

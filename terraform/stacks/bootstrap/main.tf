@@ -1,0 +1,72 @@
+# What the runners stand on, applied once per account by an administrator
+# with their own credentials (the runners cannot create their own role):
+# the state bucket, the access-log buckets, the backup region's bucket and
+# key, and the runner roles.
+#
+# First apply: comment out backend "s3" {}, apply with local state, then
+# restore it and run `terraform init -migrate-state` to move the state into
+# the bucket it just created.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  name = "${var.client}-${var.environment}"
+  tags = {
+    Client      = var.client
+    Environment = var.environment
+    ManagedBy   = "terraform"
+    Stack       = "bootstrap"
+  }
+}
+
+module "access_logs" {
+  source = "../../modules/logging"
+
+  name                   = "${local.name}-bootstrap"
+  log_groups             = {}
+  access_log_bucket_name = "${local.name}-access-logs-${var.region}"
+}
+
+module "backup_access_logs" {
+  source    = "../../modules/logging"
+  providers = { aws = aws.backup }
+
+  name                   = "${local.name}-bootstrap"
+  log_groups             = {}
+  access_log_bucket_name = "${local.name}-access-logs-${var.backup_region}"
+}
+
+module "state" {
+  source = "../../modules/state-backend"
+
+  bucket_name       = "${local.name}-terraform-state"
+  access_log_bucket = module.access_logs.access_log_bucket
+}
+
+module "backup_region" {
+  source    = "../../modules/backup-region"
+  providers = { aws = aws, aws.backup = aws.backup }
+
+  name              = local.name
+  source_buckets    = { (module.state.bucket_name) = module.state.kms_key_arn }
+  access_log_bucket = module.backup_access_logs.access_log_bucket
+}
+
+module "runner_role" {
+  source = "../../modules/runner-role"
+
+  name                   = "${local.name}-runners"
+  trusted_principal_arns = [var.jenkins_principal_arn]
+  regions                = [var.region, var.backup_region]
+  state_bucket_arn       = module.state.bucket_arn
+  state_kms_key_arn      = module.state.kms_key_arn
+  bucket_name_prefix     = "${local.name}-"
+  backup_kms_key_arns    = concat([module.backup_region.kms_key_arn], var.data_kms_key_arns)
+  protected_arns = [
+    module.backup_region.bucket_arn,
+    "${module.backup_region.bucket_arn}/*",
+    module.backup_region.kms_key_arn,
+    module.state.kms_key_arn,
+  ]
+}

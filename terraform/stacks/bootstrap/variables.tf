@@ -1,0 +1,50 @@
+variable "client" {
+  description = "Short name of the client, the first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,11}$", var.client))
+    error_message = "client must be 2-12 lower-case letters and digits, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "development or production."
+  type        = string
+
+  validation {
+    condition     = contains(["development", "production"], var.environment)
+    error_message = "environment must be development or production."
+  }
+}
+
+variable "region" {
+  description = "The primary region."
+  type        = string
+}
+
+variable "backup_region" {
+  description = "The region backups are copied to and disaster recovery rebuilds in."
+  type        = string
+
+  validation {
+    condition     = var.backup_region != var.region
+    error_message = "backup_region must differ from region."
+  }
+}
+
+variable "jenkins_principal_arn" {
+  description = "The IAM role or user the Jenkins utility server runs as; it may assume the runner roles."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", var.jenkins_principal_arn))
+    error_message = "jenkins_principal_arn must be an IAM role or user ARN."
+  }
+}
+
+variable "data_kms_key_arns" {
+  description = "Keys of the volumes and databases the runners back up (the client stack's data key)."
+  type        = list(string)
+  default     = []
+}
