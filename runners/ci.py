@@ -27,12 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags that stand in for Jenkins' variables when run by hand."""
     g = parser.add_argument_group("merge request and build (default: Jenkins' environment)")
     g.add_argument("--mr", dest="mr_id", metavar="ID", help="merge request id ($CHANGE_ID)")
-    g.add_argument("--source", dest="mr_source", metavar="BRANCH", help="source branch ($CHANGE_BRANCH)")
-    g.add_argument("--target", dest="mr_target", metavar="BRANCH", help="target branch ($CHANGE_TARGET)")
+    g.add_argument(
+        "--source", dest="mr_source", metavar="BRANCH", help="source branch ($CHANGE_BRANCH)"
+    )
+    g.add_argument(
+        "--target", dest="mr_target", metavar="BRANCH", help="target branch ($CHANGE_TARGET)"
+    )
     g.add_argument("--build-url", metavar="URL", help="this build's URL ($BUILD_URL)")
     g.add_argument("--triggered-by", metavar="USER", help="who started the build ($BUILD_USER_ID)")
     g.add_argument(
-        "--build-cause", metavar="CAUSE",
+        "--build-cause",
+        metavar="CAUSE",
         help="the build cause as the pipeline saw it, e.g. UserIdCause or BranchIndexingCause",
     )
 

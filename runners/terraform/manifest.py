@@ -19,7 +19,15 @@ from runners.errors import InputError
 NAME = "manifest.json"
 SCHEMA = 1
 
-REQUIRED = ("schema", "stack", "environment", "tfplan_sha256", "plan_json_sha256", "git", "terraform_version")
+REQUIRED = (
+    "schema",
+    "stack",
+    "environment",
+    "tfplan_sha256",
+    "plan_json_sha256",
+    "git",
+    "terraform_version",
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class Manifest:
 
     @property
     def commit(self) -> str | None:
-        return self.data["git"].get("commit")
+        value = self.data["git"].get("commit")
+        return str(value) if value else None
 
     @property
     def trees(self) -> dict[str, str | None]:
@@ -53,7 +62,8 @@ class Manifest:
 
     @property
     def author(self) -> dict[str, str] | None:
-        return self.data["git"].get("author")
+        value = self.data["git"].get("author")
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
 
     @property
     def terraform_version(self) -> str:
@@ -76,7 +86,9 @@ def load(path: Path) -> Manifest:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path}: no manifest (the plan run did not finish, or this is not a plan directory)") from None
+        raise InputError(
+            f"{path}: no manifest (the plan run did not finish, or this is not a plan directory)"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
