@@ -14,6 +14,7 @@ class BuildContext:
     source_branch: str | None = None
     target_branch: str | None = None
     merge_request_url: str | None = None
+    merge_request_author: str | None = None
     build_url: str | None = None
     build_tag: str | None = None
     triggered_by: str | None = None
@@ -59,6 +60,7 @@ def from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -
         source_branch=pick("mr_source", "CHANGE_BRANCH"),
         target_branch=pick("mr_target", "CHANGE_TARGET"),
         merge_request_url=pick("_none", "CHANGE_URL"),
+        merge_request_author=pick("_none", "CHANGE_AUTHOR"),
         build_url=pick("build_url", "BUILD_URL"),
         build_tag=pick("_none", "BUILD_TAG"),
         triggered_by=pick("triggered_by", "BUILD_USER_ID", "RUNNERS_TRIGGERED_BY"),

@@ -17,14 +17,20 @@ from typing import NoReturn
 from runners import __version__
 from runners.commands import Command
 from runners.commands.affected import AffectedCommand
+from runners.commands.apply import ApplyCommand
+from runners.commands.audit import AuditCommand
 from runners.commands.plan import PlanCommand
 from runners.commands.summarize import SummarizeCommand
+from runners.commands.unlock import UnlockCommand
 from runners.errors import ExitCode, Locked, Refused, RunnersError
 
 COMMANDS: tuple[type[Command], ...] = (
     PlanCommand,
     SummarizeCommand,
     AffectedCommand,
+    ApplyCommand,
+    AuditCommand,
+    UnlockCommand,
 )
 
 EXIT_INTERNAL = 70

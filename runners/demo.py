@@ -107,6 +107,14 @@ class Demo:
         self.git("branch", "development")
         print(self.git("log", "--oneline", "--all"))
 
+    def bootstrap_production(self) -> None:
+        self.say("Production today: the initial layout, planned and applied by hand after review")
+        out = self.out / "plans" / "initial"
+        self.runners(
+            "plan", "--stack", "demo", "--env", "production", "--out", str(out), quiet=True
+        )
+        self.apply(out, "--approved-by", "alice", quiet=True)
+
     def merge_request(self) -> Path:
         branch = "feature/bigger-web"
         self.say(f"Dana opens a merge request: {branch} -> production")
@@ -157,6 +165,55 @@ class Demo:
         )
         return out
 
+    def apply(
+        self, plan_dir: Path, *extra: str, expect: tuple[int, ...] = (0,), quiet: bool = False
+    ) -> None:
+        """The production build's apply step, as a person started it."""
+        self.runners(
+            "apply",
+            "--stack",
+            "demo",
+            "--env",
+            "production",
+            "--plan-dir",
+            str(plan_dir),
+            "--build-cause",
+            "hudson.model.Cause$UserIdCause",
+            "--triggered-by",
+            "olivia",
+            *extra,
+            expect=expect,
+            quiet=quiet,
+        )
+
+    def merge_and_apply(self, out: Path) -> None:
+        plan_dir = out / "demo"
+        self.say("The merge request is merged; the production build is started by hand")
+        self.git("checkout", "-q", "production")
+        self.git("merge", "-q", "--no-ff", "-m", "Merge feature/bigger-web", "feature/bigger-web")
+        print(self.git("log", "--oneline", "-3"))
+
+        self.say("Refused: someone altered the reviewed plan file")
+        tampered = self.out / "plans" / "tampered"
+        shutil.copytree(plan_dir, tampered)
+        with open(tampered / "tfplan", "ab") as fh:
+            fh.write(b"\0")
+        self.apply(tampered, "--approved-by", "alice", "--confirm-destroy", "1", expect=(3,))
+
+        self.say("Refused: Dana may not approve her own change")
+        self.apply(plan_dir, "--approved-by", "dana", expect=(3,))
+
+        self.say("Refused: the plan replaces the database, and nobody confirmed it")
+        self.apply(plan_dir, "--approved-by", "alice", expect=(3,))
+
+        self.say(
+            "Alice approves, confirming the one protected replacement: the reviewed plan is applied"
+        )
+        self.apply(plan_dir, "--approved-by", "alice", "--confirm-destroy", "1")
+
+        self.say(f"The audit ledger (s3://{BUCKET}/runners/audit/ and .runners/audit.jsonl)")
+        self.runners("audit")
+
     def show_report(self, out: Path) -> None:
         report = out / "report.md"
         self.say(f"What the reviewers read: {report}")
@@ -184,8 +241,10 @@ def main() -> int:
         os.environ.update(aws.environ())
         demo = Demo(aws, OUTPUT)
         demo.make_client_repo()
+        demo.bootstrap_production()
         out = demo.merge_request()
         demo.show_report(out)
+        demo.merge_and_apply(out)
     finally:
         aws.stop()
     print(f"\nDone. Everything the demo made is under {OUTPUT}")

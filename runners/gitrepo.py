@@ -65,7 +65,10 @@ class GitRepo:
         return str(self._repo.active_branch.name)
 
     def branch_head(self, branch: str) -> str:
-        """The commit a branch points at, local first, then its remote-tracking ref."""
+        """The commit a branch points at: HEAD when it is the checked-out branch
+        (Jenkins checks out detached), else the local ref, else origin's."""
+        if self.branch() == branch:
+            return self.head()
         for ref in (branch, f"origin/{branch}", f"refs/remotes/origin/{branch}"):
             try:
                 return str(self._repo.commit(ref).hexsha)

@@ -113,6 +113,7 @@ def plan_stack(
                 "source": build.source_branch,
                 "target": build.target_branch,
                 "url": build.merge_request_url,
+                "author": build.merge_request_author,
             },
             "build": {
                 "url": build.build_url,
@@ -121,6 +122,9 @@ def plan_stack(
             },
             "summary": summary.to_dict(),
         }
+        key = os.environ.get(manifest_mod.SIGNING_KEY_ENV)
+        if key:
+            manifest = manifest_mod.sign(manifest, key)
         report = render_markdown(
             plan,
             summary,

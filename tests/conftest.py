@@ -232,3 +232,25 @@ class ScenarioPlans:
 @pytest.fixture
 def scenario_plan(tmp_path: Path) -> ScenarioPlans:
     return ScenarioPlans(tmp_path)
+
+
+def use_s3_state(repo: GitRepoHelper, bucket: str, stacks: tuple[str, ...]) -> None:
+    """Move production's state to an S3 bucket on the embedded AWS, with lockfile locking."""
+    cfg = repo.root / "runners.toml"
+    text = cfg.read_text()
+    start = text.index("[environments.production.backend]")
+    end = text.index("\n\n", start)
+    block = textwrap.dedent(f"""\
+        [environments.production.backend]
+        bucket = "{bucket}"
+        key = "{{stack}}/production.tfstate"
+        region = "eu-west-1"
+        use_lockfile = true
+        use_path_style = true
+        skip_credentials_validation = true
+        skip_requesting_account_id = true""")
+    cfg.write_text(text[:start] + block + text[end:])
+    for stack in stacks:
+        main_tf = repo.root / f"terraform/stacks/{stack}/main.tf"
+        main_tf.write_text(main_tf.read_text().replace('backend "local" {}', 'backend "s3" {}'))
+    repo.commit(f"{', '.join(stacks)} state in S3")

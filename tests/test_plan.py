@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from runners.fsutil import sha256_file
-from tests.conftest import GitRepoHelper, run_cli
+from tests.conftest import GitRepoHelper, run_cli, use_s3_state
 
 SECRET = "s3cr3t-fixture-password"
 
@@ -80,6 +80,7 @@ def test_plan_writes_fingerprinted_artifacts(client_repo: GitRepoHelper, tmp_pat
         "source": "feature/x",
         "target": "production",
         "url": None,
+        "author": None,
     }
     assert m["build"]["url"] == "https://jenkins.example/job/app/7/"
     assert m["terraform_version"].startswith("1.15")
@@ -263,25 +264,7 @@ def test_s3_backend_on_embedded_aws(
 ) -> None:
     import boto3
 
-    stack = client_repo.root / "terraform/stacks/network/main.tf"
-    stack.write_text(stack.read_text().replace('backend "local" {}', 'backend "s3" {}'))
-    cfg = client_repo.root / "runners.toml"
-    text = cfg.read_text()
-    start = text.index("[environments.production.backend]")
-    end = text.index("\n\n", start)
-    cfg.write_text(
-        text[:start]
-        + f"""[environments.production.backend]
-bucket = "{state_bucket}"
-key = "{{stack}}/production.tfstate"
-region = "eu-west-1"
-use_lockfile = true
-use_path_style = true
-skip_credentials_validation = true
-skip_requesting_account_id = true"""
-        + text[end:]
-    )
-    client_repo.commit("network state in S3")
+    use_s3_state(client_repo, state_bucket, ("network",))
     out = tmp_path / "o"
     r = run_cli(
         "plan",

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from runners import ci, log
+from runners.audit.ledger import open_ledger
+from runners.audit.record import AuditRecord, now, summary_counts
 from runners.commands import Command
 from runners.commands.affected import find_affected
 from runners.commands.common import load_config
@@ -15,8 +19,8 @@ from runners.config import Config, Environment
 from runners.errors import ExitCode, RunnersError, UsageError
 from runners.fsutil import atomic_write_text
 from runners.gitrepo import GitRepo
-from runners.planner import check_out_dir, drift_check, plan_stack
-from runners.stacks import select, workspace
+from runners.planner import PlanOutcome, check_out_dir, drift_check, plan_stack
+from runners.stacks import Target, select, workspace
 
 
 class PlanCommand(Command):
@@ -75,7 +79,14 @@ class PlanCommand(Command):
         target = select(cfg, args.stack, args.env)
         ws = workspace(target, args.timeout, color=not args.no_color)
         if args.drift:
-            summary, drifted, _ = drift_check(target, ws, args.out)
+            record = _record(target, build, "drift")
+            try:
+                summary, drifted, _ = drift_check(target, ws, args.out)
+            except RunnersError as exc:
+                _finish(target, record.finish("failed", exc.message))
+                raise
+            record.summary = summary_counts(summary.to_dict())
+            _finish(target, record.finish("drifted" if drifted else "in-sync"))
             print(
                 f"{target.stack.name} ({target.env.name}): {summary.plan_line()}"
                 + (f" Drift: {summary.drift}." if summary.drift else "")
@@ -91,7 +102,7 @@ class PlanCommand(Command):
             raise UsageError("plan needs --out DIR")
         check_out_dir(args.out)
         repo = GitRepo(cfg.root)
-        outcome = plan_stack(target, ws, args.out, build, repo)
+        outcome = _planned(target, build, partial(plan_stack, target, ws, args.out, build, repo))
         _print_outcome(
             target.stack.name,
             target.env.name,
@@ -127,10 +138,9 @@ class PlanCommand(Command):
         for item in found:
             target = select(cfg, item.stack, env.name)
             out = args.out / item.stack
+            ws = workspace(target, args.timeout, not args.no_color)
             try:
-                outcome = plan_stack(
-                    target, workspace(target, args.timeout, not args.no_color), out, build, repo
-                )
+                outcome = _planned(target, build, partial(plan_stack, target, ws, out, build, repo))
             except RunnersError as exc:
                 failures.append(f"{item.stack}: {exc}")
                 log.warn(f"{item.stack}: {exc}")
@@ -175,6 +185,47 @@ class PlanCommand(Command):
         if args.detailed_exitcode and any_changes:
             return ExitCode.CHANGES
         return ExitCode.OK
+
+
+def _record(target: Target, build: ci.BuildContext, kind: str) -> AuditRecord:
+    return AuditRecord(
+        kind=kind,
+        result="started",
+        stack=target.stack.name,
+        environment=target.env.name,
+        started_at=now(),
+        triggered_by=build.triggered_by,
+        build_cause=build.build_cause,
+        build_url=build.build_url,
+        merge_request={
+            "id": build.merge_request,
+            "source": build.source_branch,
+            "target": build.target_branch,
+            "url": build.merge_request_url,
+        },
+    )
+
+
+def _finish(target: Target, record: AuditRecord) -> None:
+    open_ledger(target.config, target.stack, target.env).append(record)
+
+
+def _planned(
+    target: Target, build: ci.BuildContext, work: Callable[[], PlanOutcome]
+) -> PlanOutcome:
+    """Run one plan and put its record in the ledger, whatever the result."""
+    record = _record(target, build, "plan")
+    try:
+        outcome = work()
+    except RunnersError as exc:
+        _finish(target, record.finish("failed", exc.message))
+        raise
+    record.commit = outcome.manifest["git"]["commit"]
+    record.branch = outcome.manifest["git"]["branch"]
+    record.plan_sha256 = outcome.manifest["tfplan_sha256"]
+    record.summary = summary_counts(outcome.summary.to_dict())
+    _finish(target, record.finish("planned" if outcome.has_changes else "no-changes"))
+    return outcome
 
 
 def _env_for(cfg: Config, name: str | None, target_branch: str | None) -> Environment:

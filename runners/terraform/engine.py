@@ -169,7 +169,8 @@ class Terraform:
             )
         if rc not in ok_codes:
             raise TerraformError(
-                f"terraform {' '.join(args[:1])} failed in {cwd} (exit {rc}): {result.last_error()}"
+                f"terraform {' '.join(args[:1])} failed in {cwd} (exit {rc}): {result.last_error()}",
+                stderr=result.stderr,
             )
         return result
 

@@ -9,6 +9,8 @@ plan directory without one is an unfinished run.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,3 +103,25 @@ def load(path: Path) -> Manifest:
     if not isinstance(data["git"], dict):
         raise InputError(f"{path}: git: expected an object")
     return Manifest(path, data)
+
+
+SIGNING_KEY_ENV = "RUNNERS_PLAN_SIGNING_KEY"
+
+
+def _canonical(data: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in data.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def sign(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """Add an HMAC over the manifest, so rewriting it (hashes included) is detected."""
+    digest = hmac.new(key.encode("utf-8"), _canonical(data), hashlib.sha256).hexdigest()
+    return {**data, "signature": {"alg": "hmac-sha256", "value": digest}}
+
+
+def signature_valid(manifest: Manifest, key: str) -> bool:
+    sig = manifest.data.get("signature")
+    if not isinstance(sig, dict) or sig.get("alg") != "hmac-sha256":
+        return False
+    expected = hmac.new(key.encode("utf-8"), _canonical(manifest.data), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, str(sig.get("value", "")))

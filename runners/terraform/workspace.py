@@ -97,6 +97,17 @@ class Workspace:
             as_json.result()
             as_text.result()
 
+    def version(self) -> str:
+        """The Terraform version as the plan JSON records it (e.g. 1.15.5)."""
+        import json
+
+        out = self._run(["version", "-json"], stream=False).stdout
+        try:
+            return str(json.loads(out)["terraform_version"])
+        except (ValueError, KeyError, TypeError):
+            first = out.split()
+            return first[1].lstrip("v") if len(first) > 1 else "unknown"
+
     def apply(self, planfile: Path) -> Result:
         return self._run(
             build_args(["apply"], {"input": "false", "no_color": not self.color}, [str(planfile)])
