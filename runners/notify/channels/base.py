@@ -41,16 +41,12 @@ class Channel(abc.ABC):
         """The secret values this channel uses, so any error text can be scrubbed of them."""
 
 
-def env_name(table: Table, key: str, what: str, required: bool = False) -> str | None:
+def env_name(table: Table, key: str, what: str) -> str | None:
     """A key whose value names an environment variable; never echo a value that is not one.
 
     Someone will paste the webhook URL itself here; the error must not print it.
     """
     if not table.has(key):
-        if required:
-            raise table.fail(
-                key, f"is required: the name of the environment variable holding {what}"
-            )
         return None
     value = table.data[key]
     if not isinstance(value, str) or not _ENV_NAME.match(value):

@@ -40,7 +40,7 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 def post_json(url: str, payload: dict[str, Any], timeout: float, source: str) -> None:
     """Send ``payload``; return on any 2xx, raise DeliveryError otherwise."""
     where = _host(url, source)
-    request = urllib.request.Request(  # noqa: S310  # scheme checked just above
+    request = urllib.request.Request(  # noqa: S310  # _host allows only http(s)
         url,
         data=json.dumps(payload).encode("utf-8"),
         method="POST",
