@@ -94,9 +94,10 @@ def excerpt(text: str | None, limit: int = EXCERPT_MAX) -> str | None:
     """The head of a ``report.md`` (counts, warnings, addresses), cut at a line boundary.
 
     It stops before the first section that shows values. Terraform's sensitive
-    marks are not enough to trust those in a message: ``terraform_data.output``
-    copies a sensitive ``input`` without the mark, and the report (like
-    Terraform's own plan text) then shows the secret in clear.
+    marks are not enough to trust those in a message (``terraform_data.output``
+    copies a sensitive ``input`` without the mark); the report scrubs every
+    string the plan marks anywhere, but a value never marked cannot be known
+    to be secret, and messages reach a wider audience than the merge request.
     """
     if not text or not text.lstrip().startswith(REPORT_HEADING):
         return None  # only report.md is cut safely; plan.txt and the like are never sent
