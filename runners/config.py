@@ -16,6 +16,7 @@ from pathlib import Path
 
 from runners.confread import Table
 from runners.errors import ConfigError, UsageError
+from runners.notify.settings import NotifyConfig, parse_notify
 
 CONFIG_NAME = "runners.toml"
 
@@ -58,6 +59,7 @@ class Environment:
     allow_self_approval: bool = False
     require_manual_trigger: bool = False
     backend: BackendConfig = field(default_factory=dict)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ ENV_KEYS = (
     "allow_self_approval",
     "require_manual_trigger",
     "backend",
+    "notify",
 )
 
 
@@ -240,6 +243,7 @@ def _environments(table: Table) -> dict[str, Environment]:
             allow_self_approval=t.bool("allow_self_approval", False),
             require_manual_trigger=t.bool("require_manual_trigger", False),
             backend=t.scalar_map("backend"),
+            notify=parse_notify(t.table("notify")),
         )
         t.check_unknown()
     if not envs:
