@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from functools import partial
 from pathlib import Path
 
 from runners import ci
@@ -13,6 +14,7 @@ from runners.commands import Command
 from runners.commands.common import load_config
 from runners.gitrepo import GitRepo
 from runners.locks import lock_for
+from runners.notify.ledger_hook import notify_record
 from runners.stacks import select, workspace
 
 
@@ -73,6 +75,7 @@ class ApplyCommand(Command):
             GitRepo(cfg.root),
             lock_for(cfg, target.stack, target.env),
             open_ledger(cfg, target.stack, target.env),
+            on_event=partial(notify_record, target.env.notify),
         )
         record = applier.run(request)
         print(

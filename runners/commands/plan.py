@@ -19,6 +19,7 @@ from runners.config import Config, Environment
 from runners.errors import ExitCode, RunnersError, UsageError
 from runners.fsutil import atomic_write_text
 from runners.gitrepo import GitRepo
+from runners.notify.ledger_hook import notify_record
 from runners.planner import PlanOutcome, check_out_dir, drift_check, plan_stack
 from runners.stacks import Target, select, workspace
 
@@ -86,7 +87,12 @@ class PlanCommand(Command):
                 _finish(target, record.finish("failed", exc.message))
                 raise
             record.summary = summary_counts(summary.to_dict())
-            _finish(target, record.finish("drifted" if drifted else "in-sync"))
+            record.finish("drifted" if drifted else "in-sync")
+            if drifted:
+                record.notifications_failed = notify_record(
+                    target.env.notify, "drift_found", record
+                )
+            _finish(target, record)
             print(
                 f"{target.stack.name} ({target.env.name}): {summary.plan_line()}"
                 + (f" Drift: {summary.drift}." if summary.drift else "")
@@ -224,7 +230,11 @@ def _planned(
     record.branch = outcome.manifest["git"]["branch"]
     record.plan_sha256 = outcome.manifest["tfplan_sha256"]
     record.summary = summary_counts(outcome.summary.to_dict())
-    _finish(target, record.finish("planned" if outcome.has_changes else "no-changes"))
+    record.finish("planned" if outcome.has_changes else "no-changes")
+    record.notifications_failed = notify_record(
+        target.env.notify, "plan_ready", record, report_excerpt=outcome.report
+    )
+    _finish(target, record)
     return outcome
 
 
