@@ -17,14 +17,20 @@ from typing import NoReturn
 from runners import __version__
 from runners.commands import Command
 from runners.commands.affected import AffectedCommand
+from runners.commands.apply import ApplyCommand
+from runners.commands.audit import AuditCommand
 from runners.commands.plan import PlanCommand
 from runners.commands.summarize import SummarizeCommand
+from runners.commands.unlock import UnlockCommand
 from runners.errors import ExitCode, Locked, Refused, RunnersError
 
 COMMANDS: tuple[type[Command], ...] = (
     PlanCommand,
     SummarizeCommand,
     AffectedCommand,
+    ApplyCommand,
+    AuditCommand,
+    UnlockCommand,
 )
 
 EXIT_INTERNAL = 70
@@ -37,9 +43,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _config_flag(default: object) -> argparse.ArgumentParser:
+def _config_flag(default: object) -> _Parser:
     """--config, accepted before or after the subcommand."""
-    holder = argparse.ArgumentParser(add_help=False)
+    holder = _Parser(add_help=False)
     holder.add_argument(
         "--config",
         metavar="FILE",
@@ -63,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     for cls in COMMANDS:
         command = cls()
         sub = subs.add_parser(
-            cls.name, help=cls.help, description=cls.description or cls.help,
+            cls.name,
+            help=cls.help,
+            description=cls.description or cls.help,
             parents=[_config_flag(argparse.SUPPRESS)],
         )
         command.add_arguments(sub)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from runners.confread import Table
 from runners.errors import ConfigError, UsageError
+from runners.notify.settings import NotifyConfig, parse_notify
 
 CONFIG_NAME = "runners.toml"
 
@@ -58,6 +59,7 @@ class Environment:
     allow_self_approval: bool = False
     require_manual_trigger: bool = False
     backend: BackendConfig = field(default_factory=dict)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,9 @@ class Config:
             return self.stacks[name]
         except KeyError:
             known = ", ".join(sorted(self.stacks)) or "none"
-            raise UsageError(f"{self.path}: unknown stack {name!r}; known stacks: {known}") from None
+            raise UsageError(
+                f"{self.path}: unknown stack {name!r}; known stacks: {known}"
+            ) from None
 
     def environment_for_branch(self, branch: str) -> Environment | None:
         for env in self.environments.values():
@@ -115,9 +119,11 @@ class Config:
         merged: BackendConfig = {**env.backend, **stack.backend.get(env.name, {})}
         out: BackendConfig = {}
         for key, value in merged.items():
-            if isinstance(value, str):
-                value = value.replace("{stack}", stack.name).replace("{env}", env.name)
-            out[key] = value
+            out[key] = (
+                value.replace("{stack}", stack.name).replace("{env}", env.name)
+                if isinstance(value, str)
+                else value
+            )
         return out
 
 
@@ -185,8 +191,17 @@ def _path(root: Path, value: str) -> Path:
 
 
 ENV_KEYS = (
-    "branch", "account_id", "region", "backup_region", "role_arn", "approvers",
-    "require_approval", "allow_self_approval", "require_manual_trigger", "backend",
+    "branch",
+    "account_id",
+    "region",
+    "backup_region",
+    "role_arn",
+    "approvers",
+    "require_approval",
+    "allow_self_approval",
+    "require_manual_trigger",
+    "backend",
+    "notify",
 )
 
 
@@ -213,7 +228,9 @@ def _environments(table: Table) -> dict[str, Environment]:
         approvers = t.str_list("approvers")
         require_approval = t.bool("require_approval", False)
         if require_approval and not approvers:
-            raise t.fail("approvers", "require_approval is true, so at least one approver is needed")
+            raise t.fail(
+                "approvers", "require_approval is true, so at least one approver is needed"
+            )
         envs[name] = Environment(
             name=name,
             branch=t.req_str("branch"),
@@ -226,10 +243,13 @@ def _environments(table: Table) -> dict[str, Environment]:
             allow_self_approval=t.bool("allow_self_approval", False),
             require_manual_trigger=t.bool("require_manual_trigger", False),
             backend=t.scalar_map("backend"),
+            notify=parse_notify(t.table("notify")),
         )
         t.check_unknown()
     if not envs:
-        raise ConfigError(table.path, "environments", "define at least one [environments.NAME] table")
+        raise ConfigError(
+            table.path, "environments", "define at least one [environments.NAME] table"
+        )
     branches: dict[str, str] = {}
     for env in envs.values():
         if env.branch in branches:

@@ -23,7 +23,7 @@ from runners.errors import RunnersError
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105  # moto's documented dummy value
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto's documented dummy value
     "AWS_SESSION_TOKEN": "testing",
 }
 
@@ -94,7 +94,7 @@ class EmbeddedAWS:
             if self._proc is None or self._proc.poll() is not None:
                 return False
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):  # noqa: S310  # loopback http  # noqa: S310
                     return True
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.1)
@@ -102,8 +102,8 @@ class EmbeddedAWS:
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API), keeping the server up."""
-        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(req, timeout=10):  # noqa: S310
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310  # loopback http
+        with urllib.request.urlopen(req, timeout=10):  # noqa: S310  # loopback http
             pass
 
     def stop(self) -> None:

@@ -53,7 +53,9 @@ def _walk(
     if isinstance(before, dict) and isinstance(after, dict):
         unk = unknown if isinstance(unknown, dict) else {}
         for key in sorted(set(before) | set(after)):
-            yield from _walk(before.get(key, _ABSENT), after.get(key, _ABSENT), unk.get(key), (*path, key))
+            yield from _walk(
+                before.get(key, _ABSENT), after.get(key, _ABSENT), unk.get(key), (*path, key)
+            )
         return
     if isinstance(after, dict) and before in (None, _ABSENT):
         unk = unknown if isinstance(unknown, dict) else {}
@@ -66,9 +68,9 @@ def _walk(
         and len(before) == len(after)
         and any(isinstance(v, dict | list) for v in after)
     ):
-        unk = unknown if isinstance(unknown, list) else []
+        unk_list = unknown if isinstance(unknown, list) else []
         for i, (b, a) in enumerate(zip(before, after, strict=True)):
-            yield from _walk(b, a, unk[i] if i < len(unk) else None, (*path, i))
+            yield from _walk(b, a, unk_list[i] if i < len(unk_list) else None, (*path, i))
         return
     if before != after and not (before in (None, _ABSENT) and after in (None, _ABSENT)):
         yield path, before, after, False

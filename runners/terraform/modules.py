@@ -58,8 +58,8 @@ def load_module(directory: Path) -> LoadedModule:
         if _UNSERIALISABLE in str(exc):
             return load_with_cli(directory)
         raise InputError(f"{directory}: {exc}") from None
-    errors = []
-    warnings = []
+    errors: list[str] = []
+    warnings: list[str] = []
     for d in diags or []:
         text = _diag_text(d) if isinstance(d, dict) else str(d)
         (errors if (isinstance(d, dict) and d.get("Severity") == 1) else warnings).append(text)

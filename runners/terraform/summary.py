@@ -47,14 +47,21 @@ class Summary:
     @property
     def has_changes(self) -> bool:
         return bool(
-            self.add or self.change or self.destroy or self.import_ or self.forget
-            or self.move or self.outputs_changed
+            self.add
+            or self.change
+            or self.destroy
+            or self.import_
+            or self.forget
+            or self.move
+            or self.outputs_changed
         )
 
     def plan_line(self) -> str:
         """The counts as Terraform prints them."""
         prefix = f"{self.import_} to import, " if self.import_ else ""
-        line = f"Plan: {prefix}{self.add} to add, {self.change} to change, {self.destroy} to destroy."
+        line = (
+            f"Plan: {prefix}{self.add} to add, {self.change} to change, {self.destroy} to destroy."
+        )
         return line
 
     def to_dict(self) -> dict[str, Any]:
