@@ -28,7 +28,9 @@ def findings(documents: dict[str, dict]) -> list[str]:
     for name, doc in documents.items():
         for stmt in doc["Statement"]:
             actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
-            resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+            resources = (
+                stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+            )
             where = f"{name}/{stmt.get('Sid', '?')}"
             for action in actions:
                 service, _, pattern = action.partition(":")
@@ -43,7 +45,7 @@ def findings(documents: dict[str, dict]) -> list[str]:
                     if types == [""]:
                         found.append(
                             f"{where}: {action} has no resource-level permissions; "
-                            "scoped to ARNs it is always denied (use Resource \"*\")"
+                            'scoped to ARNs it is always denied (use Resource "*")'
                         )
     return found
 

@@ -25,6 +25,10 @@ SOURCE = Path(__file__).resolve().parent.parent
 OUTPUT = Path(os.environ.get("RUNNERS_DEMO_DIR", SOURCE / "demo-output")).resolve()
 REGION, BACKUP_REGION, BUCKET = "eu-west-1", "eu-central-1", "demo-client-tfstate"
 
+# Only ever against the embedded AWS: creates the demo's state bucket. Not
+# granted to the runner roles (tests/test_runner_policy.py leaves it out).
+AWS_OPERATIONS: dict[str, frozenset[str]] = {"s3": frozenset({"CreateBucket"})}
+
 
 class Demo:
     def __init__(self, aws: EmbeddedAWS, out: Path) -> None:

@@ -102,11 +102,18 @@ def _first_error(stderr: str) -> str:
     for i, line in enumerate(lines):
         if line.startswith("Error: "):
             summary = line.removeprefix("Error: ")
-            where = next((ln.removeprefix("on ") for ln in lines[i + 1 : i + 3]
-                          if ln.startswith("on ")), "")
+            where = next(
+                (ln.removeprefix("on ") for ln in lines[i + 1 : i + 3] if ln.startswith("on ")), ""
+            )
             where = where.split(",")[0].replace(" line ", ":")
-            detail = next((ln for ln in lines[i + 2 : i + 6]
-                           if not ln.startswith(("on ", "Error: ")) and not ln[:1].isdigit()), "")
+            detail = next(
+                (
+                    ln
+                    for ln in lines[i + 2 : i + 6]
+                    if not ln.startswith(("on ", "Error: ")) and not ln[:1].isdigit()
+                ),
+                "",
+            )
             return ": ".join(part for part in (where, summary, detail) if part)
     return lines[-1] if lines else "terraform could not load the configuration"
 
