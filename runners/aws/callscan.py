@@ -27,7 +27,7 @@ from functools import cache
 from botocore import xform_name
 from botocore.exceptions import UnknownServiceError
 
-from runners.aws.operations import OperationMap, _botocore_session, service_operations
+from runners.aws.operations import OperationMap, botocore_session, service_operations
 
 DYNAMIC_MARKER = "aws-ops: dynamic"
 
@@ -84,7 +84,7 @@ def _snake_ops(service: str) -> dict[str, str]:
 @cache
 def _waiters(service: str) -> dict[str, str]:
     """snake waiter name -> the operation it polls."""
-    session = _botocore_session()
+    session = botocore_session()
     try:
         model = session.get_waiter_model(service)  # type: ignore[attr-defined]
     except (UnknownServiceError, ValueError):
@@ -97,7 +97,7 @@ def _waiters(service: str) -> dict[str, str]:
 
 @cache
 def _all_services() -> tuple[str, ...]:
-    return tuple(_botocore_session().get_available_services())  # type: ignore[attr-defined]
+    return tuple(botocore_session().get_available_services())  # type: ignore[attr-defined]
 
 
 # Services whose operation names identify a call on a receiver of unknown

@@ -37,14 +37,14 @@ class Declaration:
 
 
 @cache
-def _botocore_session() -> object:
+def botocore_session() -> object:
     return botocore.session.get_session()
 
 
 @cache
 def service_operations(service: str) -> frozenset[str]:
     """The operation names (CamelCase) botocore's model gives ``service``; empty when unknown."""
-    session = _botocore_session()
+    session = botocore_session()
     if service not in session.get_available_services():  # type: ignore[attr-defined]
         return frozenset()
     model = session.get_service_model(service)  # type: ignore[attr-defined]
