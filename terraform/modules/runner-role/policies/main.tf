@@ -177,10 +177,12 @@ locals {
       Resource = ["${var.state_bucket_arn}/${local.runner_prefix}*"]
     },
     {
-      Sid       = "RunnerRecordsList"
-      Action    = ["s3:ListBucket"]
-      Resource  = [var.state_bucket_arn]
-      Condition = { StringLike = { "s3:prefix" = ["${local.runner_prefix}*"] } }
+      # The whole bucket, not only the prefix: without ListBucket, S3 answers
+      # a read of a lock that does not exist with AccessDenied instead of
+      # NoSuchKey, and a free lock would look like an error.
+      Sid      = "RunnerRecordsList"
+      Action   = ["s3:ListBucket"]
+      Resource = [var.state_bucket_arn]
     },
   ]
 
