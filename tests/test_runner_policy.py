@@ -210,6 +210,9 @@ def test_apply_is_denied_the_runners_safety_net(documents: dict[str, dict[str, A
     assert {
         f"arn:aws:iam::123456789012:role/acme-runners-{d}" for d in ("plan", "apply", "backup")
     } <= set(net)
+    assert {"s3:PutBucket*", "s3:DeleteBucket*", "s3:DeleteObjectVersion"} <= set(
+        denies["DenyChangingTheRunnersSafetyNet"]["Action"]
+    )
     assert set(denies["DenyDeletingBackups"]["Action"]) == {
         "ec2:DeleteSnapshot",
         "rds:DeleteDBSnapshot",

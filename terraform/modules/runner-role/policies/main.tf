@@ -482,9 +482,11 @@ locals {
     {
       Sid    = "DenyChangingTheRunnersSafetyNet"
       Effect = "Deny"
+      # Bucket settings and object history, never the objects themselves:
+      # apply writes the state and removes Terraform's lock file.
       Action = [
-        "iam:*", "kms:DisableKey", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "s3:DeleteBucket",
-        "s3:DeleteBucketPolicy", "s3:PutBucketPolicy", "s3:PutBucketVersioning",
+        "iam:*", "kms:DisableKey", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "s3:DeleteBucket*",
+        "s3:DeleteObjectVersion", "s3:PutBucket*", "s3:PutEncryptionConfiguration",
         "s3:PutLifecycleConfiguration", "s3:PutReplicationConfiguration",
       ]
       Resource = local.protected
