@@ -17,7 +17,11 @@ from typing import NoReturn
 from runners import __version__
 from runners.commands import Command
 from runners.commands.affected import AffectedCommand
+from runners.commands.backup import BackupCommand
 from runners.commands.plan import PlanCommand
+from runners.commands.prune import PruneCommand
+from runners.commands.report import ReportCommand
+from runners.commands.ship import ShipCommand
 from runners.commands.summarize import SummarizeCommand
 from runners.errors import ExitCode, Locked, Refused, RunnersError
 
@@ -25,6 +29,10 @@ COMMANDS: tuple[type[Command], ...] = (
     PlanCommand,
     SummarizeCommand,
     AffectedCommand,
+    BackupCommand,
+    ShipCommand,
+    PruneCommand,
+    ReportCommand,
 )
 
 EXIT_INTERNAL = 70
