@@ -19,7 +19,11 @@ from runners.commands import Command
 from runners.commands.affected import AffectedCommand
 from runners.commands.apply import ApplyCommand
 from runners.commands.audit import AuditCommand
+from runners.commands.backup import BackupCommand
 from runners.commands.plan import PlanCommand
+from runners.commands.prune import PruneCommand
+from runners.commands.report import ReportCommand
+from runners.commands.ship import ShipCommand
 from runners.commands.summarize import SummarizeCommand
 from runners.commands.unlock import UnlockCommand
 from runners.errors import ExitCode, Locked, Refused, RunnersError
@@ -31,6 +35,10 @@ COMMANDS: tuple[type[Command], ...] = (
     ApplyCommand,
     AuditCommand,
     UnlockCommand,
+    BackupCommand,
+    ShipCommand,
+    PruneCommand,
+    ReportCommand,
 )
 
 EXIT_INTERNAL = 70

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runners.backup.policy import Policy, parse_policies
 from runners.confread import Table
 from runners.errors import ConfigError, UsageError
 from runners.notify.settings import NotifyConfig, parse_notify
@@ -89,6 +90,7 @@ class Config:
     protection: Protection = field(default_factory=Protection)
     ledger: Path | None = None
     report_max_chars: int = 60_000
+    policies: dict[str, Policy] = field(default_factory=dict)  # [policies.NAME]: backups
 
     def environment(self, name: str) -> Environment:
         try:
@@ -159,7 +161,7 @@ def load(path: Path) -> Config:
 def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
-    top.only("runners", "environments", "stacks", "protected")
+    top.only("runners", "environments", "stacks", "protected", "policies")
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "ledger", "report_max_chars")
     environments = _environments(top.table("environments", required=True))
@@ -182,6 +184,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         protection=protection,
         ledger=_path(root, ledger) if ledger else None,
         report_max_chars=report_max,
+        policies=parse_policies(top.table("policies")),
     )
 
 

@@ -1,0 +1,99 @@
+"""One run of a backup command: the policy, the clients, the clock, and what went wrong.
+
+Every AWS call that concerns one resource goes through ``attempt``, which
+turns an AWS error into a recorded ``Failure`` and lets the run go on with
+the other resources. The command prints the failures at the end and exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TextIO, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from runners.aws.retry import Backoff, error_code
+from runners.aws.session import SessionFactory
+from runners.backup.engines import ENGINES, Clients, Engine
+from runners.backup.model import Failure, Place, PlanLine
+from runners.backup.policy import Policy
+from runners.backup.tags import new_run_id
+from runners.errors import UsageError
+
+T = TypeVar("T")
+
+
+def sessions_for(policy: Policy) -> SessionFactory:
+    """The clients a command uses; tests replace this to inject faults."""
+    return SessionFactory(role_arn_template=policy.role_arn, session_name=f"runners-{policy.name}")
+
+
+@dataclass
+class Run:
+    policy: Policy
+    clients: Clients
+    dry_run: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    run_id: str = ""
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    default_region: str | None = None
+    failures: list[Failure] = field(default_factory=list)
+    engines: dict[str, Engine] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.run_id = self.run_id or new_run_id(self.now)
+        if not self.engines:
+            self.engines = {k: ENGINES[k](self.clients) for k in self.policy.selection.kinds}
+        if self.default_region is None:
+            self.default_region = self.clients.default_region()
+
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(attempts=self.policy.limits.retries, sleep=self.sleep)
+
+    def places(self) -> list[Place]:
+        """Where the policy's resources live: each account in each region."""
+        regions = self.policy.selection.regions or (
+            (self.default_region,) if self.default_region else ()
+        )
+        if not regions:
+            raise UsageError(
+                f"policy {self.policy.name}: no region; set select.regions in runners.toml "
+                "or AWS_DEFAULT_REGION / the profile's region"
+            )
+        return [Place(a, r) for a in self.policy.selection.accounts for r in regions]
+
+    def dest(self, account: str | None) -> Place:
+        return Place(account, self.policy.backup_region)
+
+    def dests(self) -> list[Place]:
+        return [self.dest(a) for a in self.policy.selection.accounts]
+
+    def emit(self, line: PlanLine) -> None:
+        print(str(line), file=self.out)
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out)
+
+    def attempt(self, what: str, fn: Callable[[], T]) -> T | None:
+        """``fn()``; an AWS error becomes a Failure for ``what`` and None."""
+        try:
+            return fn()
+        except ClientError as exc:
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            self.failures.append(Failure(what, exc.operation_name, error_code(exc), message))
+        except BotoCoreError as exc:
+            self.failures.append(Failure(what, "request", type(exc).__name__, str(exc)))
+        return None
+
+    def succeeded(self, what: str, fn: Callable[[], object]) -> bool:
+        """``fn()``; False (and a recorded Failure) when AWS refused."""
+        before = len(self.failures)
+        self.attempt(what, fn)
+        return len(self.failures) == before

@@ -1,0 +1,60 @@
+"""What the backup commands share: --policy, --dry-run, building the run, ending it.
+
+Every backup command prints its plan on stdout (one line per resource or
+snapshot, with the reason), then what it did. Failures are collected per
+resource; the command ends with their list on stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from runners import log
+from runners.backup import policy as policy_mod
+from runners.backup.context import Run, sessions_for
+from runners.commands.common import load_config
+from runners.errors import ExitCode
+
+
+def add_policy_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policy",
+        metavar="NAME",
+        required=True,
+        help="the backup policy, as named in runners.toml [policies.NAME]",
+    )
+
+
+def add_dry_run_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help=f"print the plan ({what}, each with its reason) and change nothing; "
+        "EC2 calls are checked with DryRun",
+    )
+
+
+def make_run(args: argparse.Namespace, dry_run: bool = False) -> Run:
+    cfg = load_config(args)
+    policy = policy_mod.find(cfg.policies, args.policy, cfg.path)
+    return Run(policy=policy, clients=sessions_for(policy), dry_run=dry_run)
+
+
+def header(run: Run, command: str) -> None:
+    mode = "dry run, nothing is changed" if run.dry_run else f"run {run.run_id}"
+    log.step(f"{command} policy {run.policy.name} ({mode})")
+
+
+def finish(run: Run, summary: str) -> int:
+    """Print the summary and the failures; exit 1 when anything failed."""
+    prefix = "dry run: would " if run.dry_run else ""
+    print(f"{prefix}{summary}", file=run.out)
+    if not run.failures:
+        return ExitCode.OK
+    sys.stdout.flush()
+    print(f"{len(run.failures)} failed:", file=sys.stderr)
+    for failure in run.failures:
+        print(f"  {failure}", file=sys.stderr)
+    print("a re-run retries what failed and adopts what was done", file=sys.stderr)
+    return ExitCode.FAILED
