@@ -20,6 +20,7 @@ from runners.commands.affected import AffectedCommand
 from runners.commands.apply import ApplyCommand
 from runners.commands.audit import AuditCommand
 from runners.commands.backup import BackupCommand
+from runners.commands.dr import DrCommand
 from runners.commands.plan import PlanCommand
 from runners.commands.prune import PruneCommand
 from runners.commands.report import ReportCommand
@@ -39,6 +40,7 @@ COMMANDS: tuple[type[Command], ...] = (
     ShipCommand,
     PruneCommand,
     ReportCommand,
+    DrCommand,
 )
 
 EXIT_INTERNAL = 70

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from runners.backup.policy import Policy, parse_policies
 from runners.confread import Table
+from runners.dr.settings import DrConfig, parse_dr
 from runners.errors import ConfigError, UsageError
 from runners.notify.settings import NotifyConfig, parse_notify
 
@@ -91,6 +92,7 @@ class Config:
     ledger: Path | None = None
     report_max_chars: int = 60_000
     policies: dict[str, Policy] = field(default_factory=dict)  # [policies.NAME]: backups
+    dr: DrConfig = field(default_factory=DrConfig)  # [dr]: disaster recovery
 
     def environment(self, name: str) -> Environment:
         try:
@@ -161,7 +163,7 @@ def load(path: Path) -> Config:
 def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
-    top.only("runners", "environments", "stacks", "protected", "policies")
+    top.only("runners", "environments", "stacks", "protected", "policies", "dr")
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "ledger", "report_max_chars")
     environments = _environments(top.table("environments", required=True))
@@ -185,6 +187,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         ledger=_path(root, ledger) if ledger else None,
         report_max_chars=report_max,
         policies=parse_policies(top.table("policies")),
+        dr=parse_dr(top.table("dr"), stacks),
     )
 
 

@@ -1,0 +1,62 @@
+"""The newest usable shipped copy of each backed-up resource, found through the backup tags.
+
+Listing is the backup engines' own (``Engine.snapshots``): the same tags,
+the same paginators. Choosing is a pure function: among the copies in the
+target region (``runners:copy-of`` set) that runners made, the newest
+recovery point whose copies are all completed. An instance's volumes form
+one point and are restored together; a point with one copy still pending
+is passed over for the one before it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from runners.aws.retry import error_code
+from runners.backup.engines import ENGINES, Clients
+from runners.backup.model import Place, Snapshot
+
+Point = tuple[Snapshot, ...]
+
+
+def newest_points(snapshots: Iterable[Snapshot], region: str) -> dict[tuple[str, str], Point]:
+    """(kind, source id) -> the snapshots of its newest complete shipped recovery point."""
+    points: dict[tuple[str, ...], list[Snapshot]] = defaultdict(list)
+    for snap in snapshots:
+        if snap.place.region == region and snap.copy_of and snap.managed and snap.source_id:
+            points[(*snap.point, snap.taken_at.isoformat())].append(snap)
+    best: dict[tuple[str, str], Point] = {}
+    for members in points.values():
+        if any(s.state != "completed" for s in members):
+            continue
+        first = members[0]
+        key = (first.kind, first.source_id)
+        current = best.get(key)
+        if current is None or _order(members) > _order(list(current)):
+            best[key] = tuple(sorted(members, key=lambda s: s.id))
+    return best
+
+
+def _order(members: list[Snapshot]) -> tuple[object, ...]:
+    # Newest taken first; on a tie (two runs in one second) the later start, then the id.
+    return (members[0].taken_at, max(s.started for s in members), max(s.id for s in members))
+
+
+def shipped(
+    clients: Clients, place: Place, policy: str, kinds: Iterable[str]
+) -> tuple[list[Snapshot], dict[str, str]]:
+    """The policy's snapshots of ``kinds`` in ``place``, and kind -> why it could not be listed."""
+    found: list[Snapshot] = []
+    failed: dict[str, str] = {}
+    for kind in kinds:
+        engine = ENGINES[kind](clients)
+        try:
+            found += engine.snapshots(place, policy)
+        except ClientError as exc:  # reported per kind; the other kinds are still listed
+            failed[kind] = f"{exc.operation_name}: {error_code(exc)}"
+        except BotoCoreError as exc:
+            failed[kind] = type(exc).__name__
+    return found, failed
