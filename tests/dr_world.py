@@ -29,7 +29,7 @@ TARGET = "eu-central-1"
 DEBIAN = "debian-13-amd64-20261101-1900"
 CUSTOM = "acme-app-20261020"  # a private image that was never copied to the backup region
 DB = "acme-db"
-SECRET = "hunter2-not-for-logs"  # noqa: S105  # a secret attribute in the state; must never leave it
+SECRET = "hunter2-not-for-logs"  # a secret attribute in the state; must never leave it
 
 STACK_TF = """\
 terraform {
