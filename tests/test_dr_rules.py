@@ -1,0 +1,247 @@
+"""The pure rules of disaster recovery: address patterns, zones by index, the newest copy, config."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runners import config
+from runners.backup import tags as T
+from runners.backup.model import Place, Snapshot
+from runners.dr import snapshots, statefile, zones
+from runners.dr.addresses import instance_address, parse_pattern
+from runners.errors import ConfigError, InputError
+
+# -- address patterns ------------------------------------------------------------------------
+
+keys = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    min_size=1,
+    max_size=20,
+)
+
+
+@given(key=keys)
+def test_a_keyed_pattern_gives_back_the_for_each_key(key: str) -> None:
+    pattern = parse_pattern('module.server["*"].aws_ebs_volume.data[0]')
+    address = instance_address(
+        f"module.server[{json.dumps(key)}]", "managed", "aws_ebs_volume", "data", 0
+    )
+    assert pattern.match(address) == key
+
+
+@given(index=st.integers(min_value=0, max_value=10_000))
+def test_an_index_pattern_gives_back_the_count_index(index: int) -> None:
+    pattern = parse_pattern("module.db.aws_db_instance.replica[*]")
+    assert pattern.match(f"module.db.aws_db_instance.replica[{index}]") == str(index)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        'module.server["web-1"].aws_ebs_volume.root[0]',
+        'module.server["web-1"].aws_ebs_volume.data[1]',
+        'module.other["web-1"].aws_ebs_volume.data[0]',
+        'module.outer.module.server["web-1"].aws_ebs_volume.data[0]',
+        'module.server["web-1"].data.aws_ebs_volume.data[0]',
+    ],
+)
+def test_a_pattern_matches_nothing_else(address: str) -> None:
+    assert parse_pattern('module.server["*"].aws_ebs_volume.data[0]').match(address) is None
+
+
+def test_a_plain_pattern_matches_its_one_resource() -> None:
+    pattern = parse_pattern("module.database.aws_db_instance.this")
+    assert not pattern.keyed
+    assert pattern.match("module.database.aws_db_instance.this") == ""
+    assert pattern.match("module.database.aws_db_instance.this[0]") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("aws_ebs_volume", "is not a resource address"),
+        ("data.aws_ami.debian", "is a data source"),
+        ('module.a["*"].aws_ebs_volume.data["*"]', "more than one *"),
+    ],
+)
+def test_bad_patterns_say_why(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_pattern(text)
+
+
+# -- zones -----------------------------------------------------------------------------------
+
+
+@given(
+    source=st.integers(min_value=0, max_value=6),
+    target=st.integers(min_value=0, max_value=6),
+    wanted=st.one_of(st.none(), st.integers(min_value=1, max_value=6)),
+)
+def test_zones_map_by_index_or_say_what_is_short(
+    source: int, target: int, wanted: int | None
+) -> None:
+    src = [f"eu-west-1{c}" for c in "abcdef"[:source]]
+    dst = [f"eu-central-1{c}" for c in "abcdef"[:target]]
+    chosen, pairs, missing = zones.by_index(src, dst, wanted)
+    count = wanted or source or target
+    assert chosen == dst[:count]
+    assert all(src.index(s) == dst.index(d) for s, d in pairs)
+    assert (missing is not None) == (target < count)
+
+
+# -- the newest complete shipped point -------------------------------------------------------
+
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+HERE = Place(None, "eu-central-1")
+
+
+def snap(
+    n: int,
+    hours_ago: int,
+    state: str = "completed",
+    source: str = "vol-1",
+    copy: bool = True,
+    place: Place = HERE,
+    managed: bool = True,
+    period: str | None = None,
+) -> Snapshot:
+    taken = NOW - timedelta(hours=hours_ago)
+    tags = {
+        T.SOURCE_ID: source,
+        T.KIND: "ebs-volume",
+        T.TAKEN_AT: T.format_time(taken),
+        T.PERIOD: period or f"{taken:%Y-%m-%dT%H}",
+        T.RETENTION_CLASS: T.SCHEDULED,
+    }
+    if managed:
+        tags[T.MANAGED_BY] = T.MANAGED_BY_VALUE
+    if copy:
+        tags[T.COPY_OF] = f"snap-src{n}"
+    return Snapshot(f"snap-{n:04d}", "ebs-volume", place, state, taken, tags)  # type: ignore[arg-type]
+
+
+states = st.sampled_from(["completed", "pending", "error"])
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.integers(0, 200), states, st.booleans(), st.booleans()), max_size=12))
+def test_the_newest_complete_copy_is_chosen(items: list[tuple[int, str, bool, bool]]) -> None:
+    found = [
+        snap(i, hours, state, copy=copy, managed=managed)
+        for i, (hours, state, copy, managed) in enumerate(items)
+    ]
+    chosen = snapshots.newest_points(found, HERE.region)
+    # The oracle: copies made by runners, grouped by when they were taken (one point each);
+    # a point counts only when every copy in it is completed.
+    points: dict[datetime, list[Snapshot]] = {}
+    for s in found:
+        if s.copy_of and s.managed:
+            points.setdefault(s.taken_at, []).append(s)
+    complete = {t: m for t, m in points.items() if all(s.state == "completed" for s in m)}
+    if not complete:
+        assert chosen == {}
+        return
+    (point,) = chosen.values()
+    newest = max(complete)
+    assert sorted(s.id for s in point) == sorted(s.id for s in complete[newest])
+
+
+def test_a_point_with_a_pending_member_is_passed_over() -> None:
+    # An instance's two volumes were copied; one copy of the newest point is still pending.
+    new = [snap(1, 1, period="p2"), snap(2, 1, "pending", period="p2")]
+    old = [snap(3, 25, period="p1"), snap(4, 25, period="p1")]
+    (point,) = snapshots.newest_points(new + old, HERE.region).values()
+    assert [s.id for s in point] == ["snap-0003", "snap-0004"]
+
+
+def test_sources_and_other_regions_are_not_restored_from() -> None:
+    found = [snap(1, 1, copy=False), snap(2, 1, place=Place(None, "eu-west-1"))]
+    assert snapshots.newest_points(found, HERE.region) == {}
+
+
+# -- the state file ----------------------------------------------------------------------------
+
+
+def test_only_identifying_attributes_are_kept(tmp_path: Path) -> None:
+    location = statefile.StateLocation("local", path=tmp_path / "s")
+    doc = {
+        "version": 4,
+        "resources": [
+            {
+                "module": 'module.server["a"]',
+                "mode": "managed",
+                "type": "aws_db_instance",
+                "name": "this",
+                "instances": [{"attributes": {"identifier": "db", "password": "x" * 12}}],
+            }
+        ],
+    }
+    state = statefile.parse(json.dumps(doc).encode(), location)
+    (res,) = state.resources
+    assert res.address == 'module.server["a"].aws_db_instance.this'
+    assert dict(res.attributes) == {"identifier": "db"}
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"), [(b"{", "is not JSON"), (b'{"version": 3}', "format version 3")]
+)
+def test_a_state_that_is_not_one_is_refused(tmp_path: Path, data: bytes, problem: str) -> None:
+    with pytest.raises(InputError, match=problem):
+        statefile.parse(data, statefile.StateLocation("local", path=tmp_path / "s"))
+
+
+# -- the [dr] table ----------------------------------------------------------------------------
+
+BASE = """\
+[environments.production]
+branch = "production"
+region = "eu-west-1"
+
+[stacks.client]
+dir = "stacks/client"
+
+"""
+
+
+@pytest.mark.parametrize(
+    ("dr", "key", "problem"),
+    [
+        ("[dr.stacks.nope]\n", "dr.stacks.nope", "no stack 'nope'"),
+        (
+            "[dr.stacks.client.snapshots]\nsnapshot_ids = 'module.server[\"*\"].aws_instance.this'\n",
+            "dr.stacks.client.snapshots.snapshot_ids",
+            "must be a resource of type aws_db_instance, aws_ebs_volume, aws_rds_cluster",
+        ),
+        (
+            "[dr.stacks.client.images]\nami_ids = 'nonsense'\n",
+            "dr.stacks.client.images.ami_ids",
+            "is not a resource address",
+        ),
+        (
+            "[dr.stacks.client]\nregion_variable = 'x'\n[dr.stacks.client.snapshots]\n"
+            "x = 'module.db.aws_db_instance.this'\n",
+            "dr.stacks.client.x",
+            "is set twice",
+        ),
+        (
+            "[dr.verify]\ndb_instance_class = 'm5.large'\n",
+            "dr.verify.db_instance_class",
+            "db.t3.micro",
+        ),
+        ("[dr.s3.daily]\ndestination_bucket = 'b-backup'\n", "dr.s3.daily.buckets", "is required"),
+        ("[dr]\npolcy = 'daily'\n", "dr.polcy", "did you mean 'policy'"),
+    ],
+)
+def test_a_bad_dr_table_names_its_key(tmp_path: Path, dr: str, key: str, problem: str) -> None:
+    path = tmp_path / "runners.toml"
+    path.write_text(BASE + dr)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert err.value.key == key
+    assert problem in str(err.value)
