@@ -27,6 +27,7 @@ from runners.commands.report import ReportCommand
 from runners.commands.ship import ShipCommand
 from runners.commands.summarize import SummarizeCommand
 from runners.commands.unlock import UnlockCommand
+from runners.commands.verify_restore import VerifyRestoreCommand
 from runners.errors import ExitCode, Locked, Refused, RunnersError
 
 COMMANDS: tuple[type[Command], ...] = (
@@ -41,6 +42,7 @@ COMMANDS: tuple[type[Command], ...] = (
     PruneCommand,
     ReportCommand,
     DrCommand,
+    VerifyRestoreCommand,
 )
 
 EXIT_INTERNAL = 70
