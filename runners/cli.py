@@ -25,6 +25,7 @@ from runners.commands.plan import PlanCommand
 from runners.commands.prune import PruneCommand
 from runners.commands.report import ReportCommand
 from runners.commands.ship import ShipCommand
+from runners.commands.ship_s3 import ShipS3Command
 from runners.commands.summarize import SummarizeCommand
 from runners.commands.unlock import UnlockCommand
 from runners.commands.verify_restore import VerifyRestoreCommand
@@ -43,6 +44,7 @@ COMMANDS: tuple[type[Command], ...] = (
     ReportCommand,
     DrCommand,
     VerifyRestoreCommand,
+    ShipS3Command,
 )
 
 EXIT_INTERNAL = 70

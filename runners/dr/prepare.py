@@ -23,17 +23,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from runners import log
 from runners.aws.retry import error_code
-from runners.backup.engines import Clients
 from runners.backup.model import Place, Snapshot
 from runners.backup.policy import Policy
 from runners.dr import images, keys, snapshots, statefile, zones
 from runners.dr.addresses import IMAGE_HOLDERS, RESTORABLE, Pattern
+from runners.dr.clients import DrClients
 from runners.dr.model import Missing, Preparation, Restore, Slot
 from runners.dr.settings import StackRecovery
 from runners.dr.stackcode import declared_variables
@@ -53,12 +53,6 @@ _EMPTY = {
     "rds-instance": "the plan creates a new, empty database",
     "aurora-cluster": "the plan creates a new, empty cluster",
 }
-
-
-class DrClients(Clients, Protocol):
-    """The backup engines' clients, plus any service by name (SSM, S3)."""
-
-    def client(self, service: str, region: str, account: str | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)

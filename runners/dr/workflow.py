@@ -13,8 +13,9 @@ from runners.backup.context import sessions_for
 from runners.backup.policy import Policy
 from runners.config import Config, Environment
 from runners.dr import outputs, runbook
+from runners.dr.clients import DrClients
 from runners.dr.model import Preparation
-from runners.dr.prepare import DrClients, Request, prepare
+from runners.dr.prepare import Request, prepare
 from runners.dr.settings import check_policies
 from runners.errors import ConfigError, UsageError
 

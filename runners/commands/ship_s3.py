@@ -1,0 +1,48 @@
+"""``runners ship-s3``: copy backup objects to the backup region's bucket where S3 does not."""
+
+from __future__ import annotations
+
+import argparse
+
+from runners import log
+from runners.backup import policy as policy_mod
+from runners.backup.context import sessions_for
+from runners.commands import Command
+from runners.commands.common import load_config
+from runners.commands.policyrun import add_dry_run_argument, add_policy_argument
+from runners.dr import s3report
+from runners.dr.s3ship import ShipS3Run, run_ship_s3
+from runners.dr.settings import check_policies
+from runners.errors import ConfigError, ExitCode
+
+
+class ShipS3Command(Command):
+    name = "ship-s3"
+    help = "copy objects under configured buckets and prefixes to the backup region's bucket"
+    description = (
+        "For each bucket and prefix in [dr.s3.POLICY]: where S3 replication already covers it, "
+        "report the objects not replicated yet and the lag; elsewhere copy what the backup "
+        "region's bucket lacks or has an older copy of. Never deletes in the destination; a "
+        "changed object is overwritten only in a versioned bucket. Exit 0 up to date, 1 "
+        "something is missing, failed, or lags beyond max_lag_minutes, 2 bad arguments or config."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_policy_argument(parser)
+        add_dry_run_argument(parser, "copy or keep")
+
+    def run(self, args: argparse.Namespace) -> int:
+        cfg = load_config(args)
+        check_policies(cfg)
+        policy = policy_mod.find(cfg.policies, args.policy, cfg.path)
+        shipping = cfg.dr.s3.get(policy.name)
+        if shipping is None:
+            raise ConfigError(
+                cfg.path, f"dr.s3.{policy.name}", "is required: the buckets ship-s3 copies"
+            )
+        mode = "dry run, nothing is copied" if args.dry_run else "copying"
+        log.step(f"ship-s3 policy {policy.name} to {policy.backup_region} ({mode})")
+        run = run_ship_s3(ShipS3Run(shipping, policy, sessions_for(policy), dry_run=args.dry_run))
+        for line in s3report.lines(run):
+            print(line)
+        return ExitCode.OK if run.ok else ExitCode.FAILED
