@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from runners.aws import callscan, iam, operations
+from runners.dr.tags import VERIFY as VERIFY_TAG
 from tests import runnerpolicy
 
 INPUTS = runnerpolicy.INPUTS
@@ -119,12 +120,11 @@ def test_a_new_aws_call_the_policy_lacks_fails_the_guard(
         textwrap.dedent("""
         from mypy_boto3_ec2 import EC2Client
 
-        AWS_OPERATIONS = {"ec2": frozenset({"CreateVolume", "DescribeSnapshots"})}
+        AWS_OPERATIONS = {"ec2": frozenset({"ModifyVolume", "DescribeVolumes"})}
 
-        def restore(ec2: EC2Client, snapshot_id: str) -> str:
-            ec2.describe_snapshots(SnapshotIds=[snapshot_id])
-            made = ec2.create_volume(SnapshotId=snapshot_id, AvailabilityZone="eu-west-1a")
-            return made["VolumeId"]
+        def grow(ec2: EC2Client, volume_id: str) -> None:
+            ec2.describe_volumes(VolumeIds=[volume_id])
+            ec2.modify_volume(VolumeId=volume_id, Size=100)
     """)
     )
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -137,20 +137,22 @@ def test_a_new_aws_call_the_policy_lacks_fails_the_guard(
     # The declaration matches the code, so the meta-test is satisfied...
     source = fake[0].path.read_text()
     assert callscan.check(fake[0].operations, callscan.scan_source(source)) == []
-    # ...and the policy check is what catches the missing permission.
-    failures = coverage_failures(merged(declared(), operations.union(fake)), documents)
-    assert failures == [
-        "ec2:CreateVolume (needed by ec2 CreateVolume) is granted by no Runner statement"
-    ]
+    # ...and the policy check is what catches the missing permission: exactly it, and
+    # nothing the rest of the code already needs.
+    before = set(coverage_failures(declared(), documents))
+    after = set(coverage_failures(merged(declared(), operations.union(fake)), documents))
+    assert after - before == {
+        "ec2:ModifyVolume (needed by ec2 ModifyVolume) is granted by no Runner statement"
+    }
 
 
 def test_a_runner_statement_granting_more_than_the_code_needs_fails(
     documents: dict[str, dict[str, Any]],
 ) -> None:
     widened = json.loads(json.dumps(documents))
-    widened["backup"]["Statement"][0]["Action"].append("ec2:DeleteVolume")
+    widened["backup"]["Statement"][0]["Action"].append("ec2:ModifyVolume")
     extra = iam.unneeded(iam.runner_actions(widened, RUNNER_SID), merged(declared(), ANNOUNCED))
-    assert extra == ["ec2:DeleteVolume"]
+    assert extra == ["ec2:ModifyVolume"]
 
 
 def actions(doc: dict[str, Any], effect: str = "Allow") -> list[tuple[str, str]]:
@@ -188,18 +190,56 @@ def test_backup_role_deletes_and_snapshots_only_what_carries_the_tag(
     for stmt in documents["backup"]["Statement"]:
         acts = stmt["Action"]
         condition = json.dumps(stmt.get("Condition", {}))
+        # verify-restore's throwaways carry their own tag, not the backup tag.
+        throwaway = stmt["Sid"].startswith("RunnerVerifyRestore")
+        mark = VERIFY_TAG if throwaway else TAG
         ec2_rds = [a for a in acts if a.startswith(("ec2:", "rds:")) and a != "ec2:CreateTags"]
         if any(a.split(":")[1].startswith(("Delete", "Create", "Copy")) for a in ec2_rds):
-            assert f"/{TAG}" in condition, stmt["Sid"]
+            assert f"/{mark}" in condition, stmt["Sid"]
         if "ec2:CreateTags" in acts:
             assert stmt["Condition"] == {
-                "StringEquals": {"ec2:CreateAction": ["CopySnapshot", "CreateSnapshot"]}
+                "StringEquals": {
+                    "ec2:CreateAction": ["CopySnapshot", "CreateSnapshot", "CreateVolume"]
+                }
             }
         if any(a.startswith("rds:") and not a.startswith("rds:Describe") for a in acts):
-            assert (
-                stmt["Resource"] == ["arn:aws:rds:*:123456789012:snapshot:runners-*"]
-                or "db:*" in stmt["Resource"][0]
-            )
+            if throwaway:
+                assert all(re.search(THROWAWAY_RDS, r) for r in stmt["Resource"]), stmt["Sid"]
+            else:
+                assert (
+                    stmt["Resource"] == ["arn:aws:rds:*:123456789012:snapshot:runners-*"]
+                    or "db:*" in stmt["Resource"][0]
+                )
+
+
+# What verify-restore's RDS statements may name: its throwaways, the runners'
+# own snapshots it restores from, and the groups a restore is made with.
+THROWAWAY_RDS = r":(db|cluster):runners-verify-\*$|:(snapshot|cluster-snapshot):runners-\*$|:(og|pg|cluster-pg|subgrp):\*$"
+
+
+def test_verify_restore_deletes_only_its_own_throwaways(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    deletes = {
+        a: s
+        for s in documents["backup"]["Statement"]
+        for a in s["Action"]
+        if a in {"ec2:DeleteVolume", "rds:DeleteDBInstance", "rds:DeleteDBCluster"}
+    }
+    assert set(deletes) == {"ec2:DeleteVolume", "rds:DeleteDBInstance", "rds:DeleteDBCluster"}
+    for action, stmt in deletes.items():
+        assert stmt["Condition"] == {"Null": {f"aws:ResourceTag/{VERIFY_TAG}": "false"}}, action
+        if action.startswith("rds:"):
+            assert all(r.endswith(":runners-verify-*") for r in stmt["Resource"])
+
+
+def test_ship_s3_writes_only_the_backup_bucket_and_deletes_nothing(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    ship = [s for s in documents["backup"]["Statement"] if s["Sid"].startswith("RunnerShipS3")]
+    writes = [s for s in ship if any(a in s["Action"] for a in ("s3:PutObject",))]
+    assert [w["Resource"] for w in writes] == [[INPUTS["backup_bucket_arn"] + "/*"]]
+    assert not [a for s in ship for a in s["Action"] if "Delete" in a]
 
 
 def test_apply_is_denied_the_runners_safety_net(documents: dict[str, dict[str, Any]]) -> None:

@@ -42,6 +42,7 @@ _ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "CopyObject"): ("s3:GetObject", "s3:PutObject"),
     ("s3", "UploadPartCopy"): ("s3:GetObject", "s3:PutObject"),
     ("s3", "ListParts"): ("s3:ListMultipartUploadParts",),
+    ("s3", "GetBucketReplication"): ("s3:GetReplicationConfiguration",),
     ("sts", "GetCallerIdentity"): (),  # always allowed, cannot be denied
 }
 
@@ -65,6 +66,19 @@ _IMPLIED: dict[tuple[str, str], tuple[str, ...]] = {
     ("rds", "CreateDBClusterSnapshot"): ("rds:AddTagsToResource",),
     ("rds", "CopyDBSnapshot"): ("rds:AddTagsToResource", "kms:CreateGrant", "kms:DescribeKey"),
     ("rds", "CopyDBClusterSnapshot"): (
+        "rds:AddTagsToResource",
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+    ),
+    # verify-restore: throwaway restores are tagged as they are made, and
+    # restoring an encrypted snapshot uses its key through a grant.
+    ("ec2", "CreateVolume"): ("ec2:CreateTags", *_KMS_COPY),
+    ("rds", "RestoreDBInstanceFromDBSnapshot"): (
+        "rds:AddTagsToResource",
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+    ),
+    ("rds", "RestoreDBClusterFromSnapshot"): (
         "rds:AddTagsToResource",
         "kms:CreateGrant",
         "kms:DescribeKey",

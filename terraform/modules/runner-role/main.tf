@@ -24,6 +24,7 @@ module "policies" {
   backup_tag_key       = var.backup_tag_key
   snapshot_name_prefix = var.snapshot_name_prefix
   backup_kms_key_arns  = var.backup_kms_key_arns
+  backup_bucket_arn    = var.backup_bucket_arn
   protected_arns       = var.protected_arns
 }
 

@@ -94,6 +94,12 @@ variable "backup_kms_key_arns" {
   type        = list(string)
 }
 
+variable "backup_bucket_arn" {
+  description = "The backup region's bucket (backup-region's bucket_arn): ship-s3 copies into it and may write nowhere else. Null: no ship-s3."
+  type        = string
+  default     = null
+}
+
 variable "protected_arns" {
   description = "More resources apply must never change: the backup bucket and key, for instance."
   type        = list(string)

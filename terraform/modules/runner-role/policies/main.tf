@@ -188,11 +188,33 @@ locals {
 
   runner_recovery_lookups = [
     {
-      # Which images and zones exist in the region a stack is rebuilt in.
+      # Which images, zones and shipped snapshots exist in the region a stack
+      # is rebuilt in (runners dr prepare).
       Sid       = "RunnerRecoveryDescribe"
-      Action    = ["ec2:DescribeAvailabilityZones", "ec2:DescribeImages"]
+      Action    = ["ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeSnapshots"]
       Resource  = "*"
       Condition = local.in_regions
+    },
+    {
+      Sid    = "RunnerRecoverySnapshots"
+      Action = ["rds:DescribeDBClusterSnapshots", "rds:DescribeDBSnapshots"]
+      Resource = [
+        "arn:${local.p}:rds:*:${local.acct}:snapshot:*",
+        "arn:${local.p}:rds:*:${local.acct}:cluster-snapshot:*",
+      ]
+    },
+    {
+      # The backup region's key, looked up by its alias.
+      Sid      = "RunnerRecoveryKey"
+      Action   = ["kms:DescribeKey"]
+      Resource = ["arn:${local.p}:kms:*:${local.acct}:key/*"]
+    },
+    {
+      # A stack's state, read from the backup region's replica when the
+      # primary region is gone: state files only, in the client's buckets.
+      Sid      = "RunnerRecoveryState"
+      Action   = ["s3:GetObject"]
+      Resource = ["${local.buckets}/*.tfstate", local.state_objects]
     },
     {
       Sid      = "RunnerRecoveryParameters"
@@ -205,19 +227,34 @@ locals {
   request_tag = { Null = { "aws:RequestTag/${local.tag}" = "false" } }
   rds_ours    = "arn:${local.p}:rds:*:${local.acct}:snapshot:${var.snapshot_name_prefix}*"
 
+  # verify-restore's throwaway volumes and databases: made carrying this tag
+  # (runners.dr.tags.VERIFY), named runners-verify-*, and deletable only so.
+  verify_tag         = "runners:verify-restore"
+  has_verify_tag     = { Null = { "aws:ResourceTag/${local.verify_tag}" = "false" } }
+  request_verify_tag = { Null = { "aws:RequestTag/${local.verify_tag}" = "false" } }
+  throwaway_dbs = [
+    "arn:${local.p}:rds:*:${local.acct}:db:runners-verify-*",
+    "arn:${local.p}:rds:*:${local.acct}:cluster:runners-verify-*",
+  ]
+
   runner_backup = [
     {
       Sid       = "RunnerBackupDescribe"
-      Action    = ["ec2:DescribeSnapshots", "ec2:DescribeVolumes"]
+      Action    = ["ec2:DescribeAvailabilityZones", "ec2:DescribeSnapshots", "ec2:DescribeVolumes"]
       Resource  = "*"
       Condition = local.in_regions
     },
     {
-      Sid    = "RunnerBackupDescribeDatabases"
-      Action = ["rds:DescribeDBInstances", "rds:DescribeDBSnapshots"]
+      Sid = "RunnerBackupDescribeDatabases"
+      Action = [
+        "rds:DescribeDBClusterSnapshots", "rds:DescribeDBClusters", "rds:DescribeDBInstances",
+        "rds:DescribeDBSnapshots",
+      ]
       Resource = [
         "arn:${local.p}:rds:*:${local.acct}:db:*",
         "arn:${local.p}:rds:*:${local.acct}:snapshot:*",
+        "arn:${local.p}:rds:*:${local.acct}:cluster:*",
+        "arn:${local.p}:rds:*:${local.acct}:cluster-snapshot:*",
       ]
     },
     {
@@ -237,10 +274,12 @@ locals {
     {
       # Tags only as part of creating a snapshot or copy, never on their own:
       # otherwise the role could tag someone else's snapshot and delete it.
-      Sid       = "RunnerTagOnCreate"
-      Action    = ["ec2:CreateTags"]
-      Resource  = ["arn:${local.p}:ec2:*::snapshot/*"]
-      Condition = { StringEquals = { "ec2:CreateAction" = ["CopySnapshot", "CreateSnapshot"] } }
+      Sid      = "RunnerTagOnCreate"
+      Action   = ["ec2:CreateTags"]
+      Resource = ["arn:${local.p}:ec2:*::snapshot/*", "arn:${local.p}:ec2:*:${local.acct}:volume/*"]
+      Condition = {
+        StringEquals = { "ec2:CreateAction" = ["CopySnapshot", "CreateSnapshot", "CreateVolume"] }
+      }
     },
     {
       Sid       = "RunnerDeleteTaggedSnapshots"
@@ -295,6 +334,77 @@ locals {
       Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } }
     },
   ]
+
+  # runners verify-restore: restore the newest copies to throwaways and delete them.
+  runner_verify_restore = [
+    {
+      # A volume from any snapshot, but only created carrying the verify tag.
+      Sid    = "RunnerVerifyRestoreVolumes"
+      Action = ["ec2:CreateVolume"]
+      Resource = [
+        "arn:${local.p}:ec2:*:${local.acct}:volume/*",
+        "arn:${local.p}:ec2:*::snapshot/*",
+      ]
+      Condition = local.request_verify_tag
+    },
+    {
+      Sid       = "RunnerVerifyRestoreDeleteVolumes"
+      Action    = ["ec2:DeleteVolume"]
+      Resource  = ["arn:${local.p}:ec2:*:${local.acct}:volume/*"]
+      Condition = local.has_verify_tag
+    },
+    {
+      # Throwaway databases: only named runners-verify-*, only with the tag.
+      Sid = "RunnerVerifyRestoreDatabases"
+      Action = [
+        "rds:AddTagsToResource", "rds:RestoreDBClusterFromSnapshot",
+        "rds:RestoreDBInstanceFromDBSnapshot",
+      ]
+      Resource  = local.throwaway_dbs
+      Condition = local.request_verify_tag
+    },
+    {
+      # ...from the runners' own snapshots, with the account's groups and options.
+      Sid    = "RunnerVerifyRestoreFromOwnSnapshots"
+      Action = ["rds:RestoreDBClusterFromSnapshot", "rds:RestoreDBInstanceFromDBSnapshot"]
+      Resource = [
+        local.rds_ours,
+        "arn:${local.p}:rds:*:${local.acct}:cluster-snapshot:${var.snapshot_name_prefix}*",
+        "arn:${local.p}:rds:*:${local.acct}:og:*",
+        "arn:${local.p}:rds:*:${local.acct}:pg:*",
+        "arn:${local.p}:rds:*:${local.acct}:cluster-pg:*",
+        "arn:${local.p}:rds:*:${local.acct}:subgrp:*",
+      ]
+    },
+    {
+      Sid       = "RunnerVerifyRestoreDeleteDatabases"
+      Action    = ["rds:DeleteDBCluster", "rds:DeleteDBInstance"]
+      Resource  = local.throwaway_dbs
+      Condition = local.has_verify_tag
+    },
+  ]
+
+  # runners ship-s3: read the client's buckets, write only the backup bucket,
+  # delete nothing (an aborted multipart upload is parts, never an object).
+  runner_ship_s3 = concat(
+    [
+      {
+        Sid      = "RunnerShipS3Buckets"
+        Action   = ["s3:GetBucketVersioning", "s3:GetReplicationConfiguration", "s3:ListBucket"]
+        Resource = [local.buckets]
+      },
+      {
+        Sid      = "RunnerShipS3Read"
+        Action   = ["s3:GetObject"]
+        Resource = ["${local.buckets}/*"]
+      },
+    ],
+    var.backup_bucket_arn == null ? [] : [{
+      Sid      = "RunnerShipS3Write"
+      Action   = ["s3:AbortMultipartUpload", "s3:PutObject"]
+      Resource = ["${var.backup_bucket_arn}/*"]
+    }],
+  )
 
   runner_assume = [{
     Sid      = "RunnerAssumeRunnerRoles"
@@ -514,7 +624,10 @@ locals {
       local.terraform_read, local.state_read, local.state_key_read, local.state_write,
       local.regional_write, local.global_write, local.runner_records,
     )
-    backup = concat(local.runner_backup, local.state_key_read, local.runner_records)
+    backup = concat(
+      local.runner_backup, local.runner_verify_restore, local.runner_ship_s3, local.state_key_read,
+      local.runner_records,
+    )
     caller = local.runner_assume
   }
 }

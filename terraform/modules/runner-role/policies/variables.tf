@@ -128,3 +128,14 @@ variable "protected_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "backup_bucket_arn" {
+  description = "The backup region's bucket (backup-region's bucket_arn): the only bucket ship-s3 may write to. Null: ship-s3 may write nowhere."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.backup_bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.backup_bucket_arn))
+    error_message = "backup_bucket_arn must be an S3 bucket ARN."
+  }
+}
