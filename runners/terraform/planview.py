@@ -136,6 +136,7 @@ class PlanView:
                 raise InputError(f"{source}: {key}: expected a list")
         self.raw: dict[str, Any] = raw
         self.source = source
+        self._views: dict[str, list[ResourceChange]] = {}
 
     @classmethod
     def load(cls, path: Path) -> PlanView:
@@ -163,17 +164,22 @@ class PlanView:
     def errored(self) -> bool:
         return bool(self.raw.get("errored"))
 
-    def _changes(self, key: str) -> Iterator[ResourceChange]:
-        for item in self.raw.get(key) or ():
-            if isinstance(item, dict):
-                yield ResourceChange(item)
+    def _changes(self, key: str) -> list[ResourceChange]:
+        """Built once per plan: the summary and the report both walk every change."""
+        cached = self._views.get(key)
+        if cached is None:
+            cached = [
+                ResourceChange(item) for item in self.raw.get(key) or () if isinstance(item, dict)
+            ]
+            self._views[key] = cached
+        return cached
 
     @property
-    def resource_changes(self) -> Iterator[ResourceChange]:
+    def resource_changes(self) -> list[ResourceChange]:
         return self._changes("resource_changes")
 
     @property
-    def resource_drift(self) -> Iterator[ResourceChange]:
+    def resource_drift(self) -> list[ResourceChange]:
         return self._changes("resource_drift")
 
     @property
