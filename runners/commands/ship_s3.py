@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from runners import log
-from runners.backup import policy as policy_mod
-from runners.backup.context import sessions_for
 from runners.commands import Command
-from runners.commands.common import load_config
-from runners.commands.policyrun import add_dry_run_argument, add_policy_argument
-from runners.dr import s3report
-from runners.dr.s3ship import ShipS3Run, run_ship_s3
-from runners.dr.settings import check_policies
-from runners.errors import ConfigError, ExitCode
 
 
 class ShipS3Command(Command):
-    name = "ship-s3"
-    help = "copy objects under configured buckets and prefixes to the backup region's bucket"
     description = (
         "For each bucket and prefix in [dr.s3.POLICY]: where S3 replication already covers it, "
         "report the objects not replicated yet and the lag; elsewhere copy what the backup "
@@ -28,10 +17,28 @@ class ShipS3Command(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_policy_argument(parser)
-        add_dry_run_argument(parser, "copy or keep")
+        parser.add_argument(
+            "--policy",
+            metavar="NAME",
+            required=True,
+            help="the backup policy, as named in runners.toml [policies.NAME]",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print what would be copied and copy nothing",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
+        from runners import log
+        from runners.backup import policy as policy_mod
+        from runners.backup.context import sessions_for
+        from runners.commands.common import load_config
+        from runners.dr import s3report
+        from runners.dr.s3ship import ShipS3Run, run_ship_s3
+        from runners.dr.settings import check_policies
+        from runners.errors import ConfigError, ExitCode
+
         cfg = load_config(args)
         check_policies(cfg)
         policy = policy_mod.find(cfg.policies, args.policy, cfg.path)

@@ -5,21 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runners import log
-from runners.backup import policy as policy_mod
-from runners.backup.context import sessions_for
 from runners.commands import Command
-from runners.commands.common import load_config
-from runners.commands.policyrun import add_policy_argument
-from runners.dr import verify_report
-from runners.dr.verify import VerifyRun, run_verify
-from runners.errors import ExitCode
-from runners.fsutil import atomic_write_text
 
 
 class VerifyRestoreCommand(Command):
-    name = "verify-restore"
-    help = "restore a policy's newest shipped copies to throwaways, check them, delete them"
     description = (
         "In the policy's backup region, restore the newest shipped copy of each resource to a "
         "throwaway volume, DB instance or cluster, wait until usable, check state, size, "
@@ -30,19 +19,31 @@ class VerifyRestoreCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_policy_argument(parser)
+        parser.add_argument(
+            "--policy",
+            metavar="NAME",
+            required=True,
+            help="the backup policy, as named in runners.toml [policies.NAME]",
+        )
         parser.add_argument("--markdown", metavar="FILE", type=Path, help="write the report here")
         parser.add_argument(
             "--junit", metavar="FILE", type=Path, help="write JUnit XML here for Jenkins"
         )
 
     def run(self, args: argparse.Namespace) -> int:
+        from runners import log
+        from runners.backup import policy as policy_mod
+        from runners.backup.context import sessions_for
+        from runners.commands.common import load_config
+        from runners.dr import verify_report
+        from runners.dr.verify import VerifyRun, run_verify
+        from runners.errors import ExitCode
+        from runners.fsutil import atomic_write_text
+
         cfg = load_config(args)
         policy = policy_mod.find(cfg.policies, args.policy, cfg.path)
         run = VerifyRun(policy, sessions_for(policy), cfg.dr.verify)
-        log.step(
-            f"verify-restore policy {policy.name} in {policy.backup_region} (run {run.run_id})"
-        )
+        log.step(f"verify-restore policy {policy.name} in {policy.backup_region} (run {run.run_id})")
         run_verify(run)
         text = verify_report.markdown(run)
         print(text, end="")
