@@ -32,15 +32,23 @@ class AffectedCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--base", required=True, metavar="REF", help="the target branch or commit")
-        parser.add_argument("--head", default="HEAD", metavar="REF", help="the change (default HEAD)")
+        parser.add_argument(
+            "--base", required=True, metavar="REF", help="the target branch or commit"
+        )
+        parser.add_argument(
+            "--head", default="HEAD", metavar="REF", help="the change (default HEAD)"
+        )
         parser.add_argument("--format", choices=("text", "json"), default="text")
 
     def run(self, args: argparse.Namespace) -> int:
         cfg = load_config(args)
         found = find_affected(cfg, GitRepo(cfg.root), args.base, args.head)
         if args.format == "json":
-            print(json.dumps([{"stack": a.stack, "reasons": list(a.reasons)} for a in found], indent=2))
+            print(
+                json.dumps(
+                    [{"stack": a.stack, "reasons": list(a.reasons)} for a in found], indent=2
+                )
+            )
         else:
             for a in found:
                 print(a.stack)

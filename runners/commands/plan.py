@@ -32,21 +32,36 @@ class PlanCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--stack", metavar="NAME", help="the stack, as named in runners.toml")
         parser.add_argument(
-            "--env", metavar="ENV",
+            "--env",
+            metavar="ENV",
             help="the environment (with --affected, defaults to the one whose branch is the MR target)",
         )
         parser.add_argument("--out", metavar="DIR", type=Path, help="where the artifacts go")
-        parser.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+        parser.add_argument(
+            "--detailed-exitcode", action="store_true", help="exit 2 when there are changes"
+        )
         mode = parser.add_mutually_exclusive_group()
-        mode.add_argument("--affected", action="store_true", help="plan every stack the change touches")
         mode.add_argument(
-            "--drift", action="store_true",
+            "--affected", action="store_true", help="plan every stack the change touches"
+        )
+        mode.add_argument(
+            "--drift",
+            action="store_true",
             help="plan without keeping the plan; exit 2 when the environment no longer matches the code",
         )
-        parser.add_argument("--base", metavar="REF", help="with --affected: the merge request's target ref")
-        parser.add_argument("--head", metavar="REF", default="HEAD", help="with --affected: its head (default HEAD)")
-        parser.add_argument("--timeout", type=float, default=60.0, metavar="MINUTES",
-                            help="stop a Terraform step that runs longer (default 60)")
+        parser.add_argument(
+            "--base", metavar="REF", help="with --affected: the merge request's target ref"
+        )
+        parser.add_argument(
+            "--head", metavar="REF", default="HEAD", help="with --affected: its head (default HEAD)"
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=60.0,
+            metavar="MINUTES",
+            help="stop a Terraform step that runs longer (default 60)",
+        )
         parser.add_argument("--no-color", action="store_true", help="plain Terraform output")
         ci.add_arguments(parser)
 
@@ -61,10 +76,14 @@ class PlanCommand(Command):
         ws = workspace(target, args.timeout, color=not args.no_color)
         if args.drift:
             summary, drifted, _ = drift_check(target, ws, args.out)
-            print(f"{target.stack.name} ({target.env.name}): {summary.plan_line()}"
-                  + (f" Drift: {summary.drift}." if summary.drift else ""))
+            print(
+                f"{target.stack.name} ({target.env.name}): {summary.plan_line()}"
+                + (f" Drift: {summary.drift}." if summary.drift else "")
+            )
             if drifted:
-                print(f"DRIFT: {target.env.name} no longer matches the code for stack {target.stack.name}")
+                print(
+                    f"DRIFT: {target.env.name} no longer matches the code for stack {target.stack.name}"
+                )
                 return ExitCode.CHANGES
             print("no drift")
             return ExitCode.OK
@@ -73,8 +92,14 @@ class PlanCommand(Command):
         check_out_dir(args.out)
         repo = GitRepo(cfg.root)
         outcome = plan_stack(target, ws, args.out, build, repo)
-        _print_outcome(target.stack.name, target.env.name, outcome.summary.plan_line(),
-                       outcome.has_changes, args.out, len(outcome.summary.protected))
+        _print_outcome(
+            target.stack.name,
+            target.env.name,
+            outcome.summary.plan_line(),
+            outcome.has_changes,
+            args.out,
+            len(outcome.summary.protected),
+        )
         if args.detailed_exitcode and outcome.has_changes:
             return ExitCode.CHANGES
         return ExitCode.OK
@@ -87,10 +112,15 @@ class PlanCommand(Command):
         check_out_dir(args.out)
         env = _env_for(cfg, args.env, build.target_branch)
         repo = GitRepo(cfg.root)
-        found = [a for a in find_affected(cfg, repo, args.base, args.head)
-                 if env.name in cfg.stacks[a.stack].environments]
+        found = [
+            a
+            for a in find_affected(cfg, repo, args.base, args.head)
+            if env.name in cfg.stacks[a.stack].environments
+        ]
         if not found:
-            log.step(f"no stack deployed to {env.name} is touched between {args.base} and {args.head}")
+            log.step(
+                f"no stack deployed to {env.name} is touched between {args.base} and {args.head}"
+            )
         results = []
         failures = []
         any_changes = False
@@ -98,22 +128,45 @@ class PlanCommand(Command):
             target = select(cfg, item.stack, env.name)
             out = args.out / item.stack
             try:
-                outcome = plan_stack(target, workspace(target, args.timeout, not args.no_color), out, build, repo)
+                outcome = plan_stack(
+                    target, workspace(target, args.timeout, not args.no_color), out, build, repo
+                )
             except RunnersError as exc:
                 failures.append(f"{item.stack}: {exc}")
                 log.warn(f"{item.stack}: {exc}")
                 results.append({"stack": item.stack, "result": "failed", "error": str(exc)})
                 continue
             any_changes |= outcome.has_changes
-            results.append({"stack": item.stack, "result": "planned", "has_changes": outcome.has_changes,
-                            "summary": outcome.summary.to_dict(), "dir": item.stack})
-            _print_outcome(item.stack, env.name, outcome.summary.plan_line(), outcome.has_changes, out,
-                           len(outcome.summary.protected))
+            results.append(
+                {
+                    "stack": item.stack,
+                    "result": "planned",
+                    "has_changes": outcome.has_changes,
+                    "summary": outcome.summary.to_dict(),
+                    "dir": item.stack,
+                }
+            )
+            _print_outcome(
+                item.stack,
+                env.name,
+                outcome.summary.plan_line(),
+                outcome.has_changes,
+                out,
+                len(outcome.summary.protected),
+            )
         args.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(args.out / "affected.json", json.dumps(
-            {"environment": env.name, "base": args.base, "head": args.head, "stacks": results},
-            indent=2, sort_keys=True) + "\n")
-        atomic_write_text(args.out / "report.md", _combined_report(args.out, results, cfg.report_max_chars))
+        atomic_write_text(
+            args.out / "affected.json",
+            json.dumps(
+                {"environment": env.name, "base": args.base, "head": args.head, "stacks": results},
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n",
+        )
+        atomic_write_text(
+            args.out / "report.md", _combined_report(args.out, results, cfg.report_max_chars)
+        )
         if failures:
             print(f"{len(failures)} of {len(found)} stack plans failed:", file=sys.stderr)
             for line in failures:
@@ -131,7 +184,9 @@ def _env_for(cfg: Config, name: str | None, target_branch: str | None) -> Enviro
         env = cfg.environment_for_branch(target_branch)
         if env:
             return env
-        raise UsageError(f"{cfg.path}: no environment has branch {target_branch!r} (the merge request target)")
+        raise UsageError(
+            f"{cfg.path}: no environment has branch {target_branch!r} (the merge request target)"
+        )
     raise UsageError("give --env, or --target / $CHANGE_TARGET so the environment can be found")
 
 
@@ -142,20 +197,28 @@ def _combined_report(out: Path, results: list[dict[str, object]], limit: int) ->
     parts = []
     for r in results:
         if r["result"] == "failed":
-            parts.append(f"### Terraform plan: `{r['stack']}`\n\n**Planning failed:** {r['error']}\n")
+            parts.append(
+                f"### Terraform plan: `{r['stack']}`\n\n**Planning failed:** {r['error']}\n"
+            )
         else:
             parts.append((out / str(r["stack"]) / "report.md").read_text(encoding="utf-8"))
     text = "\n".join(parts)
     if len(text) <= limit:
         return text
-    note = ("\n\n> **This comment is cut to fit:** each stack's full report is in its "
-            "folder's `report.md`, the full plan in its `plan.txt`.\n")
+    note = (
+        "\n\n> **This comment is cut to fit:** each stack's full report is in its "
+        "folder's `report.md`, the full plan in its `plan.txt`.\n"
+    )
     return text[: limit - len(note)] + note
 
 
-def _print_outcome(stack: str, env: str, line: str, changes: bool, out: Path, protected: int) -> None:
+def _print_outcome(
+    stack: str, env: str, line: str, changes: bool, out: Path, protected: int
+) -> None:
     print(f"{stack} ({env}): {line}" + ("" if changes else " No changes."))
     if protected:
-        print(f"  {protected} protected resource(s) destroyed or replaced; apply will need --confirm-destroy {protected}")
+        print(
+            f"  {protected} protected resource(s) destroyed or replaced; apply will need --confirm-destroy {protected}"
+        )
     print(f"  report: {out / 'report.md'}")
     print(f"  manifest: {out / 'manifest.json'}")

@@ -27,16 +27,17 @@ class SummarizeCommand(Command):
         parser.add_argument("plan_json", metavar="PLAN_JSON", type=Path)
         parser.add_argument("--format", choices=("text", "md", "json"), default="text")
         parser.add_argument(
-            "--protected-type", action="append", default=[], metavar="GLOB",
+            "--protected-type",
+            action="append",
+            default=[],
+            metavar="GLOB",
             help="also treat resource types matching GLOB as protected (repeatable)",
         )
 
     def run(self, args: argparse.Namespace) -> int:
         cfg = optional_config(args)
         base = cfg.protection if cfg else Protection()
-        protection = Protection(
-            types=(*base.types, *args.protected_type), addresses=base.addresses
-        )
+        protection = Protection(types=(*base.types, *args.protected_type), addresses=base.addresses)
         plan = PlanView.load(args.plan_json)
         summary = summarize(plan, protection)
         if args.format == "json":
