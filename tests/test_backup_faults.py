@@ -374,7 +374,7 @@ def test_cli_lists_failures_and_exits_1(
     assert f"ebs-volume {denied} (eu-west-1): CreateSnapshot: UnauthorizedOperation" in err
     faults.rules.clear()
     assert cli.main(["backup", "--policy", "daily", "--config", str(config)]) == 0
-    assert "create 1, adopted 1, skipped 0" in capsys.readouterr().out
+    assert "created 1 snapshot of 1 resource; adopted 1, skipped 0" in capsys.readouterr().out
     assert cli.main(["ship", "--policy", "daily", "--config", str(config), "--dry-run"]) == 0
-    assert "dry run: would start 2 copies" in capsys.readouterr().out
+    assert "dry run, nothing changed: would start 2 copies" in capsys.readouterr().out
     assert ebs_snapshots(BACKUP) == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -32,7 +34,9 @@ from tests.backup_world import (
     output,
     tags_of,
     volume,
+    write_config,
 )
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -238,3 +242,35 @@ def test_report_lists_orphans_and_foreign_snapshots(world: dict[str, str]) -> No
     pruned = run_prune(make_run(policy, now=NOW + timedelta(days=400)))
     assert foreign not in {v.snapshot.id for v in pruned.verdicts}
     assert foreign in {s["SnapshotId"] for s in ebs_snapshots(REGION)}
+
+
+def test_the_cli_as_jenkins_runs_it(world: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path, kinds=["ebs-volume"])
+    md, xml = tmp_path / "out" / "report.md", tmp_path / "out" / "rpo.xml"
+    report = (
+        "report",
+        "--policy",
+        "daily",
+        "--config",
+        str(config),
+        "--markdown",
+        str(md),
+        "--junit",
+        str(xml),
+    )
+    breached = run_cli(*report)
+    assert breached.returncode == 1
+    assert md.read_text() == breached.stdout
+    suite = ET.parse(xml).getroot().find("testsuite")  # noqa: S314  # our own file
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("4", "4")
+    for command in ("backup", "ship"):
+        done = run_cli(command, "--policy", "daily", "--config", str(config))
+        assert done.returncode == 0, done.stderr
+    assert "started 2 copies" in done.stdout
+    pruned = run_cli(
+        "prune", "--policy", "daily", "--config", str(config), "--dry-run", "--max-deletions", "0"
+    )
+    assert pruned.returncode == 0 and "would delete 0 of 4 snapshots, keep 4" in pruned.stdout
+    fine = run_cli(*report)
+    assert fine.returncode == 0, fine.stdout
+    assert 'failures="0"' in xml.read_text()

@@ -43,19 +43,25 @@ def resources(run: Run, places: Iterable[Place]) -> list[Resource]:
 
 
 def snapshots(run: Run, places: Iterable[Place], into: Inventory | None = None) -> Inventory:
+    """The policy's snapshots: one listing per snapshot family and place."""
     inv = into or Inventory()
+    families: dict[str, list[Engine]] = {}
+    for engine in run.engines.values():
+        families.setdefault(engine.family, []).append(engine)
     for place in places:
-        for engine in run.engines.values():
-            got = list_snapshots(run, engine, place)
-            if got is not None:
-                inv.snapshots += got
-                inv.listed.add((engine.kind, place))
+        for engines in families.values():
+            got = list_snapshots(run, engines[0], place)
+            if got is None:
+                continue
+            kinds = {e.kind for e in engines}
+            inv.snapshots += [s for s in got if s.kind in kinds]
+            inv.listed |= {(kind, place) for kind in kinds}
     return inv
 
 
 def list_snapshots(run: Run, engine: Engine, place: Place) -> list[Snapshot] | None:
     return run.attempt(
-        f"{engine.kind} snapshots ({place})", partial(engine.snapshots, place, run.policy.name)
+        f"{engine.family} snapshots ({place})", partial(engine.snapshots, place, run.policy.name)
     )
 
 

@@ -86,13 +86,14 @@ class Snapshot:
     @property
     def point(self) -> tuple[str, str, str, str, str, str]:
         """The recovery point: an instance's volume snapshots stand or fall together."""
+        tags = self.tags  # read directly: retention asks this of every snapshot
         return (
             self.place.account or "",
             self.place.region,
             self.kind,
-            self.source_id,
-            self.retention_class,
-            self.period,
+            tags.get(T.SOURCE_ID, self.volume_id or ""),
+            tags.get(T.RETENTION_CLASS, ""),
+            tags.get(T.PERIOD, ""),
         )
 
     @property

@@ -52,36 +52,58 @@ class PruneResult:
     deleted: int = 0
 
 
-def guard(snap: Snapshot, facts: Facts) -> str | None:
+def guard(snap: Snapshot, facts: Facts) -> str | None:  # noqa: PLR0911  # one return per rail
     """Why this snapshot may never be deleted, whatever its age; None when it may."""
-    hold = T.legal_hold(snap.tags)
-    rails = (
-        (not snap.managed, f"no {T.MANAGED_BY} tag: runners did not make it"),
-        (snap.tags.get(T.POLICY) != facts.policy, f"belongs to policy {snap.tags.get(T.POLICY)!r}"),
-        (snap.foreign_owner is not None, f"owned by {snap.foreign_owner}"),
-        (hold is not None, f"legal hold ({hold} tag)"),
-        (snap.key in facts.in_use, f"used by {facts.in_use.get(snap.key)}"),
-        (snap.state == "pending", "pending"),
-        (snap.state == "deleting", "already being deleted"),
-    )
-    return next((reason for applies, reason in rails if applies), None)
+    tags = snap.tags
+    if tags.get(T.MANAGED_BY) != T.MANAGED_BY_VALUE:
+        return f"no {T.MANAGED_BY} tag: runners did not make it"
+    if tags.get(T.POLICY) != facts.policy:
+        return f"belongs to policy {tags.get(T.POLICY)!r}"
+    if snap.foreign_owner is not None:
+        return f"owned by {snap.foreign_owner}"
+    hold = T.legal_hold(tags)
+    if hold is not None:
+        return f"legal hold ({hold} tag)"
+    if snap.key in facts.in_use:
+        return f"used by {facts.in_use[snap.key]}"
+    if snap.state in ("pending", "deleting"):
+        return "pending" if snap.state == "pending" else "already being deleted"
+    return None
+
+
+NO_DECISION = Decision(False, "no retention decision")
+
+
+class _Plan:
+    """Keep/delete and the reason per snapshot, while the rails work on it."""
+
+    def __init__(self) -> None:
+        self.delete: dict[Key, bool] = {}
+        self.reason: dict[Key, str] = {}
+
+    def keep(self, snap: Snapshot, reason: str) -> None:
+        if self.delete[snap.key]:
+            self.delete[snap.key] = False
+            self.reason[snap.key] = reason
 
 
 def apply_rails(
     snapshots: Sequence[Snapshot], decisions: Mapping[Key, Decision], facts: Facts
 ) -> list[Verdict]:
     """The final keep/delete for each snapshot, in input order, each with its reason."""
-    verdict: dict[Key, Verdict] = {}
+    plan = _Plan()
     for snap in snapshots:
-        wish = decisions.get(snap.key, Decision(False, "no retention decision"))
+        key = snap.key
+        wish = decisions.get(key, NO_DECISION)
         held = guard(snap, facts) if wish.delete else None
-        verdict[snap.key] = Verdict(snap, wish.delete and held is None, held or wish.reason)
-    for reason, snap in [*_last_good(snapshots), *_uncopied(snapshots, facts)]:
-        if verdict[snap.key].delete:
-            verdict[snap.key] = Verdict(snap, False, reason)
-    _keep_points_whole(snapshots, verdict)
-    _cap(verdict, facts.max_deletions)
-    return [verdict[s.key] for s in snapshots]
+        plan.delete[key] = wish.delete and held is None
+        plan.reason[key] = held or wish.reason
+    points = _points(snapshots)
+    for reason, snap in [*_last_good(points), *_uncopied(snapshots, facts)]:
+        plan.keep(snap, reason)
+    _keep_points_whole(points, plan)
+    _cap(snapshots, plan, facts.max_deletions)
+    return [Verdict(s, plan.delete[s.key], plan.reason[s.key]) for s in snapshots]
 
 
 def _points(snapshots: Sequence[Snapshot]) -> dict[tuple[str, ...], list[Snapshot]]:
@@ -92,10 +114,10 @@ def _points(snapshots: Sequence[Snapshot]) -> dict[tuple[str, ...], list[Snapsho
     return points
 
 
-def _last_good(snapshots: Sequence[Snapshot]) -> list[tuple[str, Snapshot]]:
+def _last_good(points: dict[tuple[str, ...], list[Snapshot]]) -> list[tuple[str, Snapshot]]:
     """Every snapshot of the newest completed recovery point of each resource in each region."""
     newest: dict[tuple[str, ...], tuple[datetime, tuple[str, ...], list[Snapshot]]] = {}
-    for point, snaps in _points(snapshots).items():
+    for point, snaps in points.items():
         if all(s.state == "completed" for s in snaps):
             when = max(s.taken_at for s in snaps)
             resource = point[:4]
@@ -127,24 +149,27 @@ def _uncopied(snapshots: Sequence[Snapshot], facts: Facts) -> list[tuple[str, Sn
     return out
 
 
-def _keep_points_whole(snapshots: Sequence[Snapshot], verdict: dict[Key, Verdict]) -> None:
-    for snaps in _points(snapshots).values():
-        kept = [s for s in snaps if not verdict[s.key].delete]
+def _keep_points_whole(points: dict[tuple[str, ...], list[Snapshot]], plan: _Plan) -> None:
+    for snaps in points.values():
+        if len(snaps) < 2:
+            continue
+        kept = [s for s in snaps if not plan.delete[s.key]]
         if kept and len(kept) < len(snaps):
-            why = f"kept with its recovery point ({kept[0].id}: {verdict[kept[0].key].reason})"
+            why = f"kept with its recovery point ({kept[0].id}: {plan.reason[kept[0].key]})"
             for snap in snaps:
-                if verdict[snap.key].delete:
-                    verdict[snap.key] = Verdict(snap, False, why)
+                plan.keep(snap, why)
 
 
-def _cap(verdict: dict[Key, Verdict], cap: int) -> None:
+def _cap(snapshots: Sequence[Snapshot], plan: _Plan, cap: int) -> None:
     """Allow at most ``cap`` deletions, oldest first, whole recovery points at a time."""
     doomed: dict[tuple[str, ...], list[Snapshot]] = defaultdict(list)
-    for v in verdict.values():
-        if v.delete:
+    for snap in snapshots:
+        if plan.delete[snap.key]:
             # Failed snapshots are not part of a recovery point: each goes alone.
-            alone = v.snapshot.id if v.snapshot.state == "error" else ""
-            doomed[(*v.snapshot.point, alone)].append(v.snapshot)
+            alone = snap.id if snap.state == "error" else ""
+            doomed[(*snap.point, alone)].append(snap)
+    if sum(len(snaps) for snaps in doomed.values()) <= cap:
+        return
     order = sorted(
         doomed.values(), key=lambda snaps: (min(s.taken_at for s in snaps), snaps[0].key)
     )
@@ -155,9 +180,7 @@ def _cap(verdict: dict[Key, Verdict], cap: int) -> None:
             continue
         allowed = 0
         for snap in snaps:
-            verdict[snap.key] = Verdict(
-                snap, False, f"deletion cap of {cap} reached; left for the next run"
-            )
+            plan.keep(snap, f"deletion cap of {cap} reached; left for the next run")
 
 
 def run_prune(run: Run, max_deletions: int | None = None) -> PruneResult:

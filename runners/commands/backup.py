@@ -10,6 +10,7 @@ from runners.commands import Command
 from runners.commands.policyrun import (
     add_dry_run_argument,
     add_policy_argument,
+    count,
     finish,
     header,
     make_run,
@@ -55,5 +56,8 @@ class BackupCommand(Command):
         run = make_run(args, dry_run=args.dry_run)
         header(run, "backup")
         result = run_backup(run, on_demand)
-        created = result.planned if run.dry_run else len(result.created)
-        return finish(run, f"create {created}, adopted {result.adopted}, skipped {result.skipped}")
+        rest = f"adopted {result.adopted}, skipped {result.skipped}"
+        if run.dry_run:
+            return finish(run, f"would snapshot {count(result.planned, 'resource')}; {rest}")
+        made = count(len(result.created), "snapshot")
+        return finish(run, f"created {made} of {count(result.planned, 'resource')}; {rest}")

@@ -46,10 +46,13 @@ def header(run: Run, command: str) -> None:
     log.step(f"{command} policy {run.policy.name} ({mode})")
 
 
+def count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
+
+
 def finish(run: Run, summary: str) -> int:
     """Print the summary and the failures; exit 1 when anything failed."""
-    prefix = "dry run: would " if run.dry_run else ""
-    print(f"{prefix}{summary}", file=run.out)
+    print(f"dry run, nothing changed: {summary}" if run.dry_run else summary, file=run.out)
     if not run.failures:
         return ExitCode.OK
     sys.stdout.flush()

@@ -45,5 +45,8 @@ class PruneCommand(Command):
         result = run_prune(run, args.max_deletions)
         wanted = sum(v.delete for v in result.verdicts)
         kept = len(result.verdicts) - wanted
-        done = wanted if run.dry_run else result.deleted
-        return finish(run, f"delete {done} of {len(result.verdicts)} snapshots, keep {kept}")
+        if run.dry_run:
+            return finish(
+                run, f"would delete {wanted} of {len(result.verdicts)} snapshots, keep {kept}"
+            )
+        return finish(run, f"deleted {result.deleted} of {wanted} due; kept {kept} snapshots")

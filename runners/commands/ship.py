@@ -9,6 +9,7 @@ from runners.commands import Command
 from runners.commands.policyrun import (
     add_dry_run_argument,
     add_policy_argument,
+    count,
     finish,
     header,
     make_run,
@@ -34,9 +35,10 @@ class ShipCommand(Command):
         header(run, "ship")
         result = run_ship(run)
         if run.dry_run:
-            return finish(run, f"start {result.planned} copies")
+            return finish(run, f"would start {count(result.planned, 'copy', 'copies')}")
+        started = count(len(result.started), "copy", "copies")
         return finish(
             run,
-            f"started {len(result.started)} copies, {result.completed} seen completed, "
+            f"started {started}, {result.completed} seen completed, "
             f"{result.deferred} left for the next run",
         )

@@ -58,7 +58,11 @@ class Engine(abc.ABC):
     # -- snapshots -------------------------------------------------------------------------
     @abc.abstractmethod
     def snapshots(self, place: Place, policy: str) -> list[Snapshot]:
-        """Every snapshot of this kind in ``place`` tagged with the policy, sources and copies."""
+        """Every snapshot of this family in ``place`` tagged with the policy, sources and copies.
+
+        Engines of one family (EBS volumes and EC2 instances) share one listing; each
+        snapshot's kind comes from its ``runners:kind`` tag.
+        """
 
     @abc.abstractmethod
     def foreign_snapshots(self, place: Place, resources: Sequence[Resource]) -> list[Snapshot]:

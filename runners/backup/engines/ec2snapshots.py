@@ -112,11 +112,9 @@ class Ec2SnapshotEngine(Engine):
             self.clients.ec2(place.region, place.account)
             .get_paginator("describe_snapshots")
             .paginate(
+                # The policy tag only: the volume and instance engines share this listing.
                 OwnerIds=["self"],
-                Filters=[
-                    {"Name": f"tag:{T.POLICY}", "Values": [policy]},
-                    {"Name": f"tag:{T.KIND}", "Values": [self.kind]},
-                ],
+                Filters=[{"Name": f"tag:{T.POLICY}", "Values": [policy]}],
                 PaginationConfig={"PageSize": SNAPSHOT_PAGE},
             )
         )
