@@ -8,7 +8,6 @@ and one line naming the file, the key and what was expected.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,27 +16,7 @@ from pathlib import Path
 from runners.confread import Table
 from runners.errors import ConfigError, UsageError
 from runners.notify.settings import NotifyConfig, parse_notify
-
-CONFIG_NAME = "runners.toml"
-
-# Resource types whose destroy or replace a reviewer must never miss: databases,
-# buckets, KMS keys, EBS volumes, DNS zones and IAM. Patterns are fnmatch globs.
-DEFAULT_PROTECTED_TYPES: tuple[str, ...] = (
-    "aws_db_instance",
-    "aws_rds_cluster",
-    "aws_rds_cluster_instance",
-    "aws_dynamodb_table",
-    "aws_elasticache_cluster",
-    "aws_elasticache_replication_group",
-    "aws_docdb_cluster",
-    "aws_redshift_cluster",
-    "aws_s3_bucket",
-    "aws_kms_key",
-    "aws_ebs_volume",
-    "aws_efs_file_system",
-    "aws_route53_zone",
-    "aws_iam_*",
-)
+from runners.terraform.protection import DEFAULT_PROTECTED_TYPES, Protection
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
@@ -70,12 +49,6 @@ class Stack:
     environments: tuple[str, ...]
     backend: dict[str, BackendConfig] = field(default_factory=dict)
     var_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Protection:
-    types: tuple[str, ...] = DEFAULT_PROTECTED_TYPES
-    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,19 +98,6 @@ class Config:
                 else value
             )
         return out
-
-
-def find_config(explicit: str | None, cwd: Path | None = None) -> Path:
-    """--config, then RUNNERS_CONFIG, then runners.toml in cwd or its nearest parent."""
-    chosen = explicit or os.environ.get("RUNNERS_CONFIG")
-    if chosen:
-        return Path(chosen).expanduser().resolve()
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-    return here / CONFIG_NAME
 
 
 def load(path: Path) -> Config:

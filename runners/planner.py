@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from runners.ci import BuildContext
 from runners.errors import InputError
 from runners.fsutil import atomic_write_text, replace_into, sha256_file
 from runners.gitrepo import GitRepo
-from runners.stacks import Target, code_closure
+from runners.stacks import Target
 from runners.terraform import manifest as manifest_mod
 from runners.terraform.planfile import read_facts
 from runners.terraform.planview import PlanView
@@ -51,9 +52,10 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def git_facts(repo: GitRepo, target: Target) -> dict[str, Any]:
+def git_facts(repo: GitRepo, folders: list[Path]) -> dict[str, Any]:
+    """The commit and the git trees of the stack's folders, for the apply to compare."""
     head = repo.head()
-    closure = code_closure(repo, target.stack.dir)
+    closure = [repo.relpath(p) for p in folders if p.is_dir()]
     return {
         "commit": head,
         "branch": repo.branch(),
@@ -71,21 +73,26 @@ def plan_stack(
     repo: GitRepo,
 ) -> PlanOutcome:
     stack, env, cfg = target.stack, target.env, target.config
-    git = git_facts(repo, target)
-    if git["dirty"]:
-        log.warn(
-            f"uncommitted changes under {stack.rel_dir} or its modules: the plan will not be applyable"
-        )
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".runners-staging-", dir=out_dir))
     try:
         log.step(f"init {stack.name} ({env.name}) with {ws.tf.binary.source}")
         ws.init()
         lock_sha = sha256_file(ws.lock_file) if ws.lock_file.exists() else None
+        # git is read while Terraform plans: the two share nothing and both take time.
+        background = ThreadPoolExecutor(max_workers=1)
+        git_future = background.submit(git_facts, repo, ws.local_module_dirs())
+        background.shutdown(wait=False)
         log.step(f"plan {stack.name} ({env.name})")
         started = _now()
         has_changes = ws.plan(staging / "tfplan")
         ws.show(staging / "tfplan", staging / "plan.json", staging / "plan.txt")
+        git = git_future.result()
+        if git["dirty"]:
+            log.warn(
+                f"uncommitted changes under {stack.rel_dir} or its modules: "
+                "the plan will not be applyable"
+            )
         os.chmod(staging / "tfplan", SECRET_MODE)
         os.chmod(staging / "plan.json", SECRET_MODE)
         plan = PlanView.load(staging / "plan.json")

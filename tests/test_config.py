@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runners import config
+from runners import config, confpath
 from runners.errors import ConfigError, UsageError
 from tests.conftest import run_cli
 
@@ -171,10 +171,10 @@ def test_find_config_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     write(tmp_path, GOOD)
-    assert config.find_config(None, nested) == tmp_path / "runners.toml"
+    assert confpath.find_config(None, nested) == tmp_path / "runners.toml"
     monkeypatch.setenv("RUNNERS_CONFIG", str(tmp_path / "other.toml"))
-    assert config.find_config(None, nested) == tmp_path / "other.toml"
-    assert config.find_config(str(tmp_path / "x.toml"), nested) == tmp_path / "x.toml"
+    assert confpath.find_config(None, nested) == tmp_path / "other.toml"
+    assert confpath.find_config(str(tmp_path / "x.toml"), nested) == tmp_path / "x.toml"
 
 
 def test_cli_bad_config_is_exit_2_one_line_no_traceback(tmp_path: Path) -> None:

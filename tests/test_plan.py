@@ -189,7 +189,11 @@ def test_terraform_error_leaves_nothing(client_repo: GitRepoHelper, tmp_path: Pa
     out = tmp_path / "o"
     r = plan(client_repo, out)
     _assert_clean_failure(
-        r, out, 1, "invalid Terraform configuration", "broken.tf:1", "Unclosed configuration block"
+        r,
+        out,
+        1,
+        "terraform init failed",
+        "Error: Unclosed configuration block (on broken.tf line 1)",
     )
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runners.config import Protection
 from runners.terraform.planview import PlanView
+from runners.terraform.protection import Protection
 from runners.terraform.report import ReportContext, render_markdown
 from runners.terraform.summary import summarize
 from tests.conftest import FIXTURES

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runners.config import Protection
 from runners.terraform.planview import PlanView
+from runners.terraform.protection import Protection
 from runners.terraform.report import ReportContext, render_markdown, render_text
 from runners.terraform.summary import parse_plan_line, summarize
 from tests.conftest import FIXTURES, ScenarioPlans, run_cli

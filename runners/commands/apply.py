@@ -19,8 +19,6 @@ from runners.stacks import select, workspace
 
 
 class ApplyCommand(Command):
-    name = "apply"
-    help = "apply a reviewed plan (never a fresh one)"
     description = (
         "Apply the saved tfplan from a plan directory, after checking the plan contract: the "
         "bytes match the manifest, the commit is the environment branch's head (or the stack's "

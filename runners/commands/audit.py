@@ -31,8 +31,6 @@ def _counts(r: AuditRecord) -> str:
 
 
 class AuditCommand(Command):
-    name = "audit"
-    help = "list the audit ledger, newest first"
     description = (
         "Read every audit record from the state buckets and the local ledger, filter and "
         "print them newest first as a table or as JSON (one object per record)."

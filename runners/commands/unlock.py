@@ -10,8 +10,6 @@ from runners.locks import lock_for, unlock
 
 
 class UnlockCommand(Command):
-    name = "unlock"
-    help = "remove a stale runner lock (after checking nothing is running)"
     description = (
         "Remove the runner's lock on a stack when the run that took it is gone. The run id "
         "printed by the locked message (or by the lost run) must be given, so the wrong lock "

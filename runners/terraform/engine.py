@@ -87,13 +87,22 @@ class Result:
     interrupted: bool = False
 
     def last_error(self) -> str:
-        """The most telling line of Terraform's error output, for a one-line message."""
+        """The most telling error Terraform printed, with where it is, on one line.
+
+        Terraform often opens with a generic error ("encountered problems during
+        initialisation") before the specific one, so the last ``Error:`` wins,
+        followed by its ``on FILE line N`` location when it has one.
+        """
         lines = [ln.strip(" │╷╵\t") for ln in self.stderr.splitlines()]
         lines = [ln for ln in lines if ln]
-        for ln in lines:
-            if ln.startswith("Error:"):
-                return ln
-        return lines[-1] if lines else f"exit code {self.returncode}"
+        errors = [i for i, ln in enumerate(lines) if ln.startswith("Error:")]
+        if not errors:
+            return lines[-1] if lines else f"exit code {self.returncode}"
+        i = errors[-1]
+        where = next(
+            (ln for ln in lines[i + 1 : i + 3] if ln.startswith("on ") and " line " in ln), ""
+        )
+        return f"{lines[i]} ({where.split(',')[0]})" if where else lines[i]
 
 
 @dataclass

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import jinja2
-
-from runners.config import Protection
 from runners.terraform.attrdiff import AttrChange, attribute_changes
 from runners.terraform.planview import OutputChange, PlanView, ResourceChange
+from runners.terraform.protection import Protection
 from runners.terraform.redact import SENSITIVE
 from runners.terraform.secrets import Scrubber
 from runners.terraform.summary import Summary, is_protected
@@ -62,6 +60,13 @@ class Entry:
     hidden: int = 0
     reason: str | None = None
     protected: bool = False
+    rc: ResourceChange | None = None
+
+    def with_details(self) -> Entry:
+        """Work out the changed attributes: only for entries that will be shown."""
+        if self.rc is not None and not self.attrs:
+            self.attrs, self.hidden = attribute_changes(self.rc)
+        return self
 
 
 @dataclass
@@ -94,14 +99,12 @@ def entries(plan: PlanView, protection: Protection) -> Iterator[Entry]:
         symbol, verb = _VERBS.get(rc.action, ("?", rc.action))
         if rc.action == "no-op":
             verb = "will be imported" if rc.importing else "has moved"
-        attrs, hidden = attribute_changes(rc)
         yield Entry(
             address=rc.address,
             action=rc.action,
             symbol=symbol,
             verb=verb,
-            attrs=attrs,
-            hidden=hidden,
+            rc=rc,
             reason=_reason(rc),
             protected=rc.action in ("delete", "replace") and is_protected(rc, protection),
         )
@@ -130,7 +133,9 @@ def _output_value(oc: OutputChange) -> str | None:
 
 
 @cache
-def _env() -> jinja2.Environment:
+def _env() -> Any:
+    import jinja2  # only the Markdown report needs it
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("runners", "templates"),
         autoescape=False,  # noqa: S701  # Markdown, not HTML; values are code-quoted by the template
@@ -183,7 +188,7 @@ def render_markdown(
         blocks_total += 1
         if budget <= 0:
             continue
-        block = sc.scrub(str(m.resource_block(entry)))
+        block = sc.scrub(str(m.resource_block(entry.with_details())))
         if len(block) > budget:
             budget = 0
             continue
@@ -216,7 +221,10 @@ def _fit_list(m: Any, title: str, items: list[str], budget: int) -> tuple[int, i
     return shown, len(items) - shown, str(m.address_list(title, items[:shown], len(items) - shown))
 
 
-def render_text(plan: PlanView, summary: Summary, protection: Protection) -> str:
+def render_text(
+    plan: PlanView, summary: Summary, protection: Protection, detail_lines: int = 2_000
+) -> str:
+    """Plain text: every change on a line, attribute details until ``detail_lines`` are used."""
     lines = [summary.plan_line()]
     extras = []
     if summary.replace:
@@ -239,17 +247,29 @@ def render_text(plan: PlanView, summary: Summary, protection: Protection) -> str
             f"(apply needs --confirm-destroy {len(summary.protected)}):"
         )
         lines.extend(f"  ! {a}" for a in summary.protected)
+    budget = detail_lines
+    without_details = 0
     for entry in entries(plan, protection):
         lines.append(
             f"{entry.symbol or '='} {entry.address} {entry.verb}"
             + (f" ({entry.reason})" if entry.reason else "")
         )
+        if budget <= 0:
+            without_details += 1
+            continue
+        entry.with_details()
         lines.extend(_text_attrs(entry.attrs))
+        budget -= len(entry.attrs)
         if entry.hidden:
             lines.append(f"      … {entry.hidden} more attributes")
     for o in output_entries(plan):
         lines.append(
             f"output {o.name}: {o.verb}" + (f" -> {o.value}" if o.value is not None else "")
+        )
+    if without_details:
+        lines.append(
+            f"(attribute details of the last {without_details} changes left out; "
+            "see `terraform show` or --format md)"
         )
     if summary.sensitive_redacted:
         lines.append(f"{summary.sensitive_redacted} sensitive value(s) redacted.")

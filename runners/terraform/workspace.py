@@ -97,6 +97,27 @@ class Workspace:
             as_json.result()
             as_text.result()
 
+    def local_module_dirs(self) -> list[Path]:
+        """The stack's folder and every local module it uses, as ``init`` resolved them.
+
+        Read from the ``modules.json`` that init writes, so planning needs no second
+        parse of the configuration. Remote modules are left out: git does not hold them.
+        """
+        import json
+
+        found = [self.dir.resolve()]
+        try:
+            data = json.loads((self.data_dir / "modules" / "modules.json").read_text())
+        except FileNotFoundError:
+            return found  # no module calls at all
+        for mod in data.get("Modules") or ():
+            source, folder = str(mod.get("Source") or ""), mod.get("Dir")
+            if folder and source.startswith(("./", "../")):
+                path = (self.dir / folder).resolve()
+                if path not in found:
+                    found.append(path)
+        return found
+
     def version(self) -> str:
         """The Terraform version as the plan JSON records it (e.g. 1.15.5)."""
         import json
