@@ -1,24 +1,25 @@
-"""The outputs of a provider-free module, as Terraform itself computes them.
+"""The outputs of a provider-free module, and a stack's variables, as Terraform computes them.
 
 Templates and policy documents live in small modules that need no provider
 (``templatefile``, ``jsonencode``, locals), so the embedded Terraform can
 evaluate them offline: a throwaway root calls the module with the given
 inputs, plans, and the planned output values are read from ``show -json``.
 Tests and lint checks read exactly what ``terraform apply`` would hand to AWS.
+A stack's tfvars are read the same way, against its ``variables.tf`` alone.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from runners.errors import InputError
 from runners.fsutil import atomic_write_text
 from runners.terraform.binary import TerraformBinary, resolve
-from runners.terraform.engine import Terraform, base_environment, build_args
+from runners.terraform.engine import Option, Terraform, base_environment, build_args
 from runners.terraform.modules import load_module
 
 
@@ -31,6 +32,36 @@ def _literal(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_literal(item) for item in value]
     return value
+
+
+def _planned_outputs(
+    root: Path,
+    workdir: Path,
+    binary: TerraformBinary | None,
+    environ: Mapping[str, str] | None = None,
+    var_files: Sequence[Path] = (),
+) -> dict[str, Any]:
+    """init, plan and ``show -json`` a provider-free root; its planned output values."""
+    env = base_environment(None)
+    env.update(environ or {})
+    env["TF_DATA_DIR"] = str(workdir / "data")
+    tf = Terraform(binary or resolve(), env, timeout=300)
+    tf.run(build_args(["init"], {"input": "false", "no_color": True}), root, stream=False)
+    planfile = workdir / "tfplan"
+    options: dict[str, Option] = {
+        "input": "false",
+        "no_color": True,
+        "state": str(workdir / "state"),
+        "var_file": [str(f.resolve()) for f in var_files] or None,
+        "out": str(planfile),
+    }
+    tf.run(build_args(["plan"], options), root, stream=False)
+    shown = workdir / "plan.json"
+    tf.run(
+        build_args(["show"], {"json": True}, [str(planfile)]), root, stdout_file=shown, stream=False
+    )
+    planned = json.loads(shown.read_text()).get("planned_values", {}).get("outputs", {})
+    return {name: out.get("value") for name, out in planned.items()}
 
 
 def module_outputs(
@@ -49,32 +80,10 @@ def module_outputs(
         "output": {"subject": {"value": "${module.subject}"}},
     }
     atomic_write_text(root / "main.tf.json", json.dumps(config, indent=2) + "\n")
-    env = base_environment(None)
-    env["TF_DATA_DIR"] = str(workdir / "data")
-    tf = Terraform(binary or resolve(), env, timeout=300)
-    tf.run(build_args(["init"], {"input": "false", "no_color": True}), root, stream=False)
-    planfile = workdir / "tfplan"
-    tf.run(
-        build_args(
-            ["plan"],
-            {
-                "input": "false",
-                "no_color": True,
-                "state": str(workdir / "state"),
-                "out": str(planfile),
-            },
-        ),
-        root,
-        stream=False,
-    )
-    shown = workdir / "plan.json"
-    tf.run(
-        build_args(["show"], {"json": True}, [str(planfile)]), root, stdout_file=shown, stream=False
-    )
-    planned = json.loads(shown.read_text()).get("planned_values", {}).get("outputs", {})
+    planned = _planned_outputs(root, workdir, binary)
     if "subject" not in planned:
         raise InputError(f"{module_dir}: Terraform planned no outputs for the module")
-    return dict(planned["subject"]["value"])
+    return dict(planned["subject"])
 
 
 def variable_values(
@@ -104,29 +113,5 @@ def variable_values(
         root / "echo.tf.json",
         json.dumps({"output": {"variables": {"value": echo, "sensitive": True}}}, indent=2) + "\n",
     )
-    env = base_environment(None)
-    env.update(environ or {})
-    env["TF_DATA_DIR"] = str(workdir / "data")
-    tf = Terraform(binary or resolve(), env, timeout=300)
-    tf.run(build_args(["init"], {"input": "false", "no_color": True}), root, stream=False)
-    planfile = workdir / "tfplan"
-    tf.run(
-        build_args(
-            ["plan"],
-            {
-                "input": "false",
-                "no_color": True,
-                "state": str(workdir / "state"),
-                "var_file": [str(f.resolve()) for f in var_files],
-                "out": str(planfile),
-            },
-        ),
-        root,
-        stream=False,
-    )
-    shown = workdir / "plan.json"
-    tf.run(
-        build_args(["show"], {"json": True}, [str(planfile)]), root, stdout_file=shown, stream=False
-    )
-    planned = json.loads(shown.read_text()).get("planned_values", {}).get("outputs", {})
-    return dict(planned["variables"]["value"])
+    planned = _planned_outputs(root, workdir, binary, environ, var_files)
+    return dict(planned["variables"])
