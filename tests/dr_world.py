@@ -11,7 +11,6 @@ addresses and attributes the AWS provider writes for these resource types.
 from __future__ import annotations
 
 import json
-import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ import boto3
 
 from runners.backup.copier import run_ship
 from runners.backup.creator import run_backup
+from runners.dr.demo import register_image, state_document, state_resource
 from tests.backup_world import database, kms_alias, make_policy, make_run, tag_list
 from tests.conftest import GitRepoHelper
 
@@ -125,18 +125,6 @@ ami_ids = 'module.server["*"].aws_instance.this'
 """
 
 
-def register_image(region: str, name: str) -> str:
-    ec2 = boto3.client("ec2", region_name=region)
-    made = ec2.register_image(
-        Name=name,
-        Architecture="x86_64",
-        VirtualizationType="hvm",
-        RootDeviceName="/dev/xvda",
-        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
-    )
-    return str(made["ImageId"])
-
-
 def data_volume(host: str, zone: str, size: int) -> str:
     ec2 = boto3.client("ec2", region_name=SOURCE)
     made = ec2.create_volume(
@@ -160,25 +148,6 @@ def backup_and_ship(when: datetime) -> None:
         run = make_run(policy, now=when)
         step(run)
         assert run.failures == [], run.failures
-
-
-def resource(
-    address_module: str | None,
-    rtype: str,
-    name: str,
-    instances: list[dict[str, Any]],
-    mode: str = "managed",
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "mode": mode,
-        "type": rtype,
-        "name": name,
-        "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
-        "instances": instances,
-    }
-    if address_module:
-        out["module"] = address_module
-    return out
 
 
 @dataclass
@@ -210,7 +179,7 @@ class DrWorld:
     def state(self, *, debian_lookup: bool = False) -> dict[str, Any]:
         """The state a real apply of the client stack would have left, in the primary region."""
         resources = [
-            resource(
+            state_resource(
                 "module.network",
                 "aws_subnet",
                 "private",
@@ -219,7 +188,7 @@ class DrWorld:
                     for i, z in enumerate(f"{SOURCE}{c}" for c in "abc")
                 ],
             ),
-            resource(
+            state_resource(
                 "module.database",
                 "aws_db_instance",
                 "this",
@@ -238,7 +207,7 @@ class DrWorld:
         for s in self.servers:
             module = f'module.server["{s.host}"]'
             resources.append(
-                resource(
+                state_resource(
                     module,
                     "aws_instance",
                     "this",
@@ -255,7 +224,7 @@ class DrWorld:
                 )
             )
             resources.append(
-                resource(
+                state_resource(
                     module,
                     "aws_ebs_volume",
                     "data",
@@ -269,7 +238,7 @@ class DrWorld:
             )
             if debian_lookup and s.image == self.debian[SOURCE]:
                 resources.append(
-                    resource(
+                    state_resource(
                         module,
                         "aws_ami",
                         "debian",
@@ -286,14 +255,7 @@ class DrWorld:
                         mode="data",
                     )
                 )
-        return {
-            "version": 4,
-            "terraform_version": "1.15.5",
-            "serial": 42,
-            "lineage": "0d4b7a9e-0000-4000-8000-000000000042",
-            "outputs": {},
-            "resources": resources,
-        }
+        return state_document(resources, serial=42)
 
     def write_state(self, **kw: bool) -> None:
         self.state_file.write_text(json.dumps(self.state(**kw), indent=2))
@@ -320,7 +282,3 @@ def build(repo: GitRepoHelper, tmp_path: Path, now: datetime | None = None) -> D
     repo.write(".gitignore", ".runners/\n.terraform/\ndr/\n")
     repo.commit("client stack", author="Olivia Ops <olivia@example.com>")
     return world
-
-
-def dedent(text: str) -> str:
-    return textwrap.dedent(text)
