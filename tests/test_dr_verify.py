@@ -34,6 +34,7 @@ from tests.backup_world import (
     BACKUP,
     cluster,
     database,
+    instance,
     kms_alias,
     make_policy,
     make_run,
@@ -41,7 +42,7 @@ from tests.backup_world import (
     write_config,
 )
 
-KINDS = ["ebs-volume", "rds-instance", "aurora-cluster"]
+KINDS = ["ebs-volume", "ec2-instance", "rds-instance", "aurora-cluster"]
 FAST = VerifySettings(timeout_minutes=1, poll_seconds=1, parallel=2)
 
 
@@ -73,11 +74,12 @@ class Faults:
 
 @pytest.fixture
 def shipped(aws: EmbeddedAWS) -> dict[str, str]:
-    """Two volumes (one encrypted), a database and an Aurora cluster, backed up and shipped."""
+    """Two volumes (one encrypted), an instance, a database and an Aurora cluster; shipped twice."""
     kms_alias()
     made = {
         "plain": volume(),
         "secret": volume(encrypted=True),
+        "server": instance(),
         "db": database("app-db"),
         "aurora": cluster("app-aurora"),
     }
@@ -113,6 +115,7 @@ def test_every_newest_copy_is_restored_checked_timed_and_deleted(shipped: dict[s
             ("aurora-cluster", "app-aurora"),
             ("ebs-volume", shipped["plain"]),
             ("ebs-volume", shipped["secret"]),
+            ("ec2-instance", shipped["server"]),
             ("rds-instance", "app-db"),
         ]
     )
@@ -140,7 +143,7 @@ def test_a_restore_still_creating_is_waited_for(shipped: dict[str, str]) -> None
 
     faults.answer("ec2", "DescribeVolumes", creating_twice)
     run = verify(factory, VerifySettings(timeout_minutes=1, poll_seconds=1, parallel=1))
-    volumes = [o for o in run.outcomes if o.kind == "ebs-volume"]
+    volumes = [o for o in run.outcomes if o.kind in ("ebs-volume", "ec2-instance")]
     assert all(o.passed for o in run.outcomes)
     # The waiter polled through "creating" (one second apart) before each volume was usable.
     for o in volumes:
@@ -161,15 +164,17 @@ def test_a_failed_check_is_reported_and_the_restore_still_deleted(
 
     Faults(factory).answer("ec2", "DescribeVolumes", too_small)
     run = verify(factory)
-    bad = [o for o in run.outcomes if o.kind == "ebs-volume"]
-    assert len(bad) == 2
+    bad = [o for o in run.outcomes if o.kind in ("ebs-volume", "ec2-instance")]
+    assert len(bad) == 3  # two volumes, and the instance's root volume
     for o in bad:
-        assert o.problems == ["size is 0 GiB, expected 1 GiB"]
+        (problem,) = o.problems
+        assert problem.startswith("size is 0 GiB, expected ")
         assert o.cleanup == "deleted"
+    assert [o.passed for o in run.outcomes if o not in bad] == [True, True]
     assert not run.passed
     assert left_behind() == []
     suite = ET.fromstring(verify_report.junit(run))  # noqa: S314  # XML this run wrote
-    assert suite.get("failures") == "2"
+    assert suite.get("failures") == "3"
 
 
 def test_a_restore_that_never_becomes_usable_is_deleted(shipped: dict[str, str]) -> None:
@@ -185,7 +190,7 @@ def test_a_restore_that_never_becomes_usable_is_deleted(shipped: dict[str, str])
     (db,) = [o for o in run.outcomes if o.kind == "rds-instance"]
     assert db.error == "not usable within 0.05 min (last seen creating)"
     assert db.cleanup == "deleted"
-    assert [o.passed for o in run.outcomes if o.kind != "rds-instance"] == [True, True, True]
+    assert [o.passed for o in run.outcomes if o.kind != "rds-instance"] == [True] * 4
     assert left_behind() == []
 
 
@@ -198,7 +203,7 @@ def test_a_refused_restore_is_reported_and_the_others_go_on(shipped: dict[str, s
     (db,) = [o for o in run.outcomes if o.kind == "rds-instance"]
     assert db.error is not None and "InsufficientDBInstanceCapacity" in db.error
     assert db.restored_as is None and db.cleanup == "nothing to delete"
-    assert sum(o.passed for o in run.outcomes) == 3
+    assert sum(o.passed for o in run.outcomes) == 4
     assert left_behind() == []
 
 
@@ -250,5 +255,5 @@ def test_the_command_writes_markdown_and_junit(
     assert "Result: **passed**." in capsys.readouterr().out
     assert (tmp_path / "verify.md").read_text().startswith("### Restore check: policy `daily`")
     suite = ET.fromstring((tmp_path / "verify.xml").read_text())  # noqa: S314  # written by the test
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "0", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("5", "0", "0")
     assert left_behind() == []

@@ -48,15 +48,25 @@ def _order(members: list[Snapshot]) -> tuple[object, ...]:
 def shipped(
     clients: Clients, place: Place, policy: str, kinds: Iterable[str]
 ) -> tuple[list[Snapshot], dict[str, str]]:
-    """The policy's snapshots of ``kinds`` in ``place``, and kind -> why it could not be listed."""
+    """The policy's snapshots of ``kinds`` in ``place``, and kind -> why it could not be listed.
+
+    As in ``runners.backup.inventory``: one listing per snapshot family (EBS
+    volumes and instances share EC2's), kept to the kinds asked for.
+    """
+    families: dict[str, list[str]] = {}
+    for kind in kinds:
+        families.setdefault(ENGINES[kind].family, []).append(kind)
     found: list[Snapshot] = []
     failed: dict[str, str] = {}
-    for kind in kinds:
-        engine = ENGINES[kind](clients)
+    for members in families.values():
+        engine = ENGINES[members[0]](clients)
         try:
-            found += engine.snapshots(place, policy)
-        except ClientError as exc:  # reported per kind; the other kinds are still listed
-            failed[kind] = f"{exc.operation_name}: {error_code(exc)}"
+            listed = engine.snapshots(place, policy)
+        except ClientError as exc:  # reported per kind; the other families are still listed
+            failed.update(dict.fromkeys(members, f"{exc.operation_name}: {error_code(exc)}"))
+            continue
         except BotoCoreError as exc:
-            failed[kind] = type(exc).__name__
+            failed.update(dict.fromkeys(members, type(exc).__name__))
+            continue
+        found += [s for s in listed if s.kind in members]
     return found, failed
