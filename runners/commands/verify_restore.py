@@ -43,7 +43,9 @@ class VerifyRestoreCommand(Command):
         cfg = load_config(args)
         policy = policy_mod.find(cfg.policies, args.policy, cfg.path)
         run = VerifyRun(policy, sessions_for(policy), cfg.dr.verify)
-        log.step(f"verify-restore policy {policy.name} in {policy.backup_region} (run {run.run_id})")
+        log.step(
+            f"verify-restore policy {policy.name} in {policy.backup_region} (run {run.run_id})"
+        )
         run_verify(run)
         text = verify_report.markdown(run)
         print(text, end="")
