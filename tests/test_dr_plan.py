@@ -27,6 +27,25 @@ def dr(world: DrWorld, *args: str) -> int:
     return cli.main(["dr", *args, "--config", str(world.config)])
 
 
+def plan(world: DrWorld, out: Path, region: str = TARGET) -> int:
+    return dr(
+        world,
+        "plan",
+        "--stack",
+        "client",
+        "--env",
+        "production",
+        "--to-region",
+        region,
+        "--out",
+        str(out),
+    )
+
+
+def prepare(world: DrWorld, *extra: str) -> int:
+    return dr(world, "prepare", "--to-region", TARGET, "--stack", "client", *extra)
+
+
 def planned_input(plan_dir: Path) -> dict[str, Any]:
     plan = json.loads((plan_dir / "plan.json").read_text())
     (change,) = [c for c in plan["resource_changes"] if c["address"] == "terraform_data.rebuild"]
@@ -38,25 +57,12 @@ def test_plan_uses_the_prepared_variables_and_a_state_of_its_own(
 ) -> None:
     monkeypatch.chdir(world.repo.root)
     before = world.state_file.read_bytes()
-    assert (
-        dr(world, "prepare", "--to-region", TARGET, "--stack", "client", "--env", "production") == 0
-    )
+    assert prepare(world, "--env", "production") == 0
     prepared = json.loads(
         (world.repo.root / "dr" / TARGET / "client" / "dr.auto.tfvars.json").read_text()
     )
     out = tmp_path / "dr-plan"
-    code = dr(
-        world,
-        "plan",
-        "--stack",
-        "client",
-        "--env",
-        "production",
-        "--to-region",
-        TARGET,
-        "--out",
-        str(out),
-    )
+    code = plan(world, out)
     assert code == 0
     # The folder is complete for apply and for the people reviewing it.
     for name in (
@@ -106,21 +112,7 @@ def test_plan_uses_the_prepared_variables_and_a_state_of_its_own(
 
 def test_plan_prepares_itself_when_nothing_was_prepared(world: DrWorld, tmp_path: Path) -> None:
     out = tmp_path / "dr-plan"
-    assert (
-        dr(
-            world,
-            "plan",
-            "--stack",
-            "client",
-            "--env",
-            "production",
-            "--to-region",
-            TARGET,
-            "--out",
-            str(out),
-        )
-        == 0
-    )
+    assert plan(world, out) == 0
     assert json.loads((out / "dr.json").read_text())["missing"] == []
     assert planned_input(out)["region"] == TARGET
 
@@ -131,81 +123,31 @@ def test_plan_refuses_to_plan_what_cannot_be_mapped(
     world.servers[1].image = world.custom  # not in the backup region
     world.write_state()
     out = tmp_path / "dr-plan"
-    assert (
-        dr(
-            world,
-            "plan",
-            "--stack",
-            "client",
-            "--env",
-            "production",
-            "--to-region",
-            TARGET,
-            "--out",
-            str(out),
-        )
-        == 1
-    )
+    assert plan(world, out) == 1
     assert "not planning" in capsys.readouterr().err
     assert not (out / "tfplan").exists()
     # The person decides: prepare with --allow-missing into the plan folder, then plan.
     assert (
-        dr(
+        prepare(
             world,
-            "prepare",
-            "--to-region",
-            TARGET,
-            "--stack",
-            "client",
             "--out",
             str(tmp_path),
             "--allow-missing",
         )
         == 0
     )
-    assert (
-        dr(
-            world,
-            "plan",
-            "--stack",
-            "client",
-            "--env",
-            "production",
-            "--to-region",
-            TARGET,
-            "--out",
-            str(tmp_path / "client"),
-        )
-        == 0
-    )
+    assert plan(world, tmp_path / "client") == 0
     assert planned_input(tmp_path / "client")["images"] == {"web-1": world.debian[TARGET]}
 
 
 def test_a_stale_preparation_is_made_again(world: DrWorld, tmp_path: Path) -> None:
     out = tmp_path / "client"
-    assert (
-        dr(world, "prepare", "--to-region", TARGET, "--stack", "client", "--out", str(tmp_path))
-        == 0
-    )
+    assert prepare(world, "--out", str(tmp_path)) == 0
     meta = json.loads((out / "dr.json").read_text())
     old = datetime.now(UTC) - timedelta(hours=5)
     meta["prepared_at"] = old.isoformat()
     (out / "dr.json").write_text(json.dumps(meta))
-    assert (
-        dr(
-            world,
-            "plan",
-            "--stack",
-            "client",
-            "--env",
-            "production",
-            "--to-region",
-            TARGET,
-            "--out",
-            str(out),
-        )
-        == 0
-    )
+    assert plan(world, out) == 0
     again = datetime.fromisoformat(json.loads((out / "dr.json").read_text())["prepared_at"])
     assert again > old + timedelta(hours=4)
 
@@ -214,22 +156,8 @@ def test_a_preparation_for_another_region_is_refused(
     world: DrWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "client"
-    assert (
-        dr(world, "prepare", "--to-region", TARGET, "--stack", "client", "--out", str(tmp_path))
-        == 0
-    )
-    code = dr(
-        world,
-        "plan",
-        "--stack",
-        "client",
-        "--env",
-        "production",
-        "--to-region",
-        "eu-north-1",
-        "--out",
-        str(out),
-    )
+    assert prepare(world, "--out", str(tmp_path)) == 0
+    code = plan(world, out, "eu-north-1")
     assert code == 2
     assert (
         f"prepared for client (production) in {TARGET}, not client (production) in eu-north-1"
@@ -243,34 +171,12 @@ def test_plan_needs_a_state_of_its_own(
     text = world.config.read_text()
     start = text.index("[dr.backend]")
     world.config.write_text(text[:start] + text[text.index("[dr.stacks.client]") :])
-    code = dr(
-        world,
-        "plan",
-        "--stack",
-        "client",
-        "--env",
-        "production",
-        "--to-region",
-        TARGET,
-        "--out",
-        str(tmp_path / "p"),
-    )
+    code = plan(world, tmp_path / "p")
     assert code == 2
     assert "dr.backend: is required for dr plan" in capsys.readouterr().err
     # ...and one that is production's own state is refused just the same.
     same = f'[dr.backend]\npath = "{world.state_dir}/{{stack}}-production.tfstate"\n\n'
     world.config.write_text(text[:start] + same + text[text.index("[dr.stacks.client]") :])
-    code = dr(
-        world,
-        "plan",
-        "--stack",
-        "client",
-        "--env",
-        "production",
-        "--to-region",
-        TARGET,
-        "--out",
-        str(tmp_path / "p"),
-    )
+    code = plan(world, tmp_path / "p")
     assert code == 2
     assert "production's own state" in capsys.readouterr().err

@@ -17,12 +17,9 @@ class ShipS3Command(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--policy",
-            metavar="NAME",
-            required=True,
-            help="the backup policy, as named in runners.toml [policies.NAME]",
-        )
+        from runners.commands.policyrun import add_policy_argument
+
+        add_policy_argument(parser)
         parser.add_argument(
             "--dry-run",
             action="store_true",

@@ -19,12 +19,9 @@ class VerifyRestoreCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--policy",
-            metavar="NAME",
-            required=True,
-            help="the backup policy, as named in runners.toml [policies.NAME]",
-        )
+        from runners.commands.policyrun import add_policy_argument
+
+        add_policy_argument(parser)
         parser.add_argument("--markdown", metavar="FILE", type=Path, help="write the report here")
         parser.add_argument(
             "--junit", metavar="FILE", type=Path, help="write JUnit XML here for Jenkins"
