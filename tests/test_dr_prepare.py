@@ -225,3 +225,31 @@ def test_the_source_region_is_refused_as_a_target(
     )
     assert code == 2
     assert "is production's own region" in capsys.readouterr().err
+
+
+def test_a_source_region_that_does_not_answer_leaves_only_unknown_images_unmapped(
+    world: DrWorld,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """web-1's image is named in the state; web-2's pinned image can only be asked of the source."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from runners.dr import images
+
+    world.write_state(debian_lookup=True)
+
+    def region_is_down(ec2: Any, image_id: str) -> Any:
+        raise EndpointConnectionError(endpoint_url=f"https://ec2.{SOURCE}.amazonaws.com/")
+
+    monkeypatch.setattr(images, "source_identity", region_is_down)
+    assert prepare(world, tmp_path / "dr") == 1
+    out = capsys.readouterr().out
+    assert (
+        f'NOT MAPPED ami_ids["web-2"]: cannot describe {world.custom} in {SOURCE} '
+        "(EndpointConnectionError)"
+    ) in out
+    tfvars = json.loads((tmp_path / "dr/client/dr.auto.tfvars.json").read_text())
+    assert tfvars["ami_ids"] == {"web-1": world.debian[TARGET]}
+    assert len(tfvars["snapshot_ids"]) == 2  # everything else is still mapped

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import boto3
+
 from runners.backup.engines import Clients
 
 
 class DrClients(Clients, Protocol):
     def client(self, service: str, region: str, account: str | None = None) -> Any: ...
+
+    def session(self, account: str | None) -> boto3.Session:
+        """The account's session, for a client that needs a configuration of its own."""
+        ...

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from runners import log
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 
     from runners.config import Config, Environment
     from runners.dr.statefile import StackState, StateResource
+
+SOURCE_REGION = BotoConfig(
+    connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 2}
+)
 
 _EMPTY = {
     "ebs-volume": "the plan creates this volume empty",
@@ -204,9 +209,14 @@ def _images(request: Request, clients: DrClients, state: StackState, prep: Prepa
     if not request.recovery.images:
         return
     ssm: SSMClient = clients.client("ssm", request.target_region, request.account)
+    # The source region may be the one that is gone: ask it briefly, once, rather
+    # than let the standard retries hold the on-call person for minutes.
+    source: EC2Client = clients.session(request.account).client(
+        "ec2", region_name=request.env.region, config=SOURCE_REGION
+    )
     lookup = images.ImageLookup(
         state=state,
-        source=clients.ec2(request.env.region, request.account),
+        source=source,
         target=clients.ec2(request.target_region, request.account),
         ssm=ssm,
         source_region=request.env.region,

@@ -103,16 +103,27 @@ class ShipS3Run:
 
 
 def run_ship_s3(run: ShipS3Run) -> ShipS3Run:
-    dest_region = run.policy.backup_region
-    for account in run.policy.selection.accounts:
-        dest: S3Client = run.clients.client("s3", dest_region, account)
-        versioned = _versioned(run, dest)
-        for source in run.shipping.sources:
-            region = _region(run, source)
-            src: S3Client = run.clients.client("s3", region, account)
-            for prefix in source.prefixes:
-                run.results.append(_prefix(run, src, dest, source, prefix, region, versioned))
+    account = _account(run)
+    regions = {source.bucket: _region(run, source) for source in run.shipping.sources}
+    dest: S3Client = run.clients.client("s3", run.policy.backup_region, account)
+    versioned = _versioned(run, dest)
+    for source in run.shipping.sources:
+        region = regions[source.bucket]
+        src: S3Client = run.clients.client("s3", region, account)
+        for prefix in source.prefixes:
+            run.results.append(_prefix(run, src, dest, source, prefix, region, versioned))
     return run
+
+
+def _account(run: ShipS3Run) -> str | None:
+    """The one account to work in: bucket names are global, so a policy spans at most one."""
+    accounts = run.policy.selection.accounts
+    if len(accounts) > 1:
+        raise UsageError(
+            f"policy {run.policy.name} spans {len(accounts)} accounts; ship-s3 names buckets, "
+            "which are global: give each account's buckets a policy of their own"
+        )
+    return accounts[0]
 
 
 def _region(run: ShipS3Run, source: S3Source) -> str:
