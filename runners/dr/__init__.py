@@ -1,12 +1,14 @@
 """Disaster recovery: rebuild a stack in the backup region, and rehearse it.
 
-- ``prepare`` (with ``statefile``, ``addresses``, ``images``, ``zones``,
-  ``snapshots``, ``keys``): the variables that plan a stack in the backup
-  region, and the runbook (``runbook``) that says what they restore;
-- ``drplan``: plan with them through the ordinary plan machinery;
-- ``verify`` (with ``restorers/``): restore the newest copies to throwaway
-  volumes and databases, check them, delete them, time them;
-- ``s3ship``: copy backup objects to the backup region's bucket.
+``dr prepare`` (``workflow``, ``prepare``): what the stack has comes from its
+state (``statefile``, ``addresses``, ``stackcode``); images (``images``),
+zones (``zones``), the newest shipped snapshots (``snapshots``) and the key
+(``keys``) are looked up in the target region; ``runbook`` and ``outputs``
+write the files. ``dr plan`` (``drplan``) plans with them through the
+ordinary plan machinery; ``actions`` is what the two subcommands run.
 
-``settings`` parses the ``[dr]`` table of runners.toml.
+``verify-restore`` (``verify``, ``checks``, ``verify_report``): one restorer
+per kind of throwaway in ``restorers/``. ``ship-s3`` (``s3ship``, ``s3diff``,
+``s3report``). ``settings`` parses ``[dr]``; ``tags`` names what DR writes;
+``demo`` is the part of ``make demo`` that runs prepare.
 """
