@@ -29,15 +29,17 @@ def print_table(rows: list[Row]) -> None:
     headers = ("benchmark", "figure", "runners", "baseline", "ratio", "target", "met")
     body = []
     for r in rows:
-        body.append((
-            r.benchmark,
-            r.measured,
-            f"{r.ours:.3f} {r.unit}",
-            f"{r.baseline:.3f} {r.unit}" if r.baseline is not None else "-",
-            f"{r.ratio:.2f}x" if r.ratio is not None else "-",
-            r.target,
-            {True: "yes", False: "NO", None: "-"}[r.met],
-        ))
+        body.append(
+            (
+                r.benchmark,
+                r.measured,
+                f"{r.ours:.3f} {r.unit}",
+                f"{r.baseline:.3f} {r.unit}" if r.baseline is not None else "-",
+                f"{r.ratio:.2f}x" if r.ratio is not None else "-",
+                r.target,
+                {True: "yes", False: "NO", None: "-"}[r.met],
+            )
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *body, strict=False)]
     for line in (headers, tuple("-" * w for w in widths), *body):
         print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))

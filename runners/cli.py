@@ -1,39 +1,86 @@
 """The ``runners`` command line: parse, dispatch, and turn errors into exit codes.
 
-No logic lives here. Each subcommand is a ``Command`` registered in
-``COMMANDS``; errors a user can cause are ``RunnersError`` and end as one line
-on stderr with the documented exit code, never a traceback.
+No logic lives here. Each subcommand is a ``Command`` class registered in
+``COMMANDS`` under its name; errors a user can cause are ``RunnersError`` and
+end as one line on stderr with the documented exit code, never a traceback.
+
+A command's module is imported only when that command runs (or for
+``--help``), so ``runners summarize`` does not pay for boto3, git and SMTP.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 
 from runners import __version__
 from runners.commands import Command
-from runners.commands.affected import AffectedCommand
-from runners.commands.backup import BackupCommand
-from runners.commands.plan import PlanCommand
-from runners.commands.prune import PruneCommand
-from runners.commands.report import ReportCommand
-from runners.commands.ship import ShipCommand
-from runners.commands.summarize import SummarizeCommand
 from runners.errors import ExitCode, Locked, Refused, RunnersError
 
-COMMANDS: tuple[type[Command], ...] = (
-    PlanCommand,
-    SummarizeCommand,
-    AffectedCommand,
-    BackupCommand,
-    ShipCommand,
-    PruneCommand,
-    ReportCommand,
-)
+
+@dataclass(frozen=True)
+class Registered:
+    """Where a subcommand's class lives, and its one-line help for the command list."""
+
+    module: str
+    cls: str
+    help: str
+
+    def load(self) -> type[Command]:
+        command: type[Command] = getattr(importlib.import_module(self.module), self.cls)
+        return command
+
+
+COMMANDS: dict[str, Registered] = {
+    "plan": Registered(
+        "runners.commands.plan",
+        "PlanCommand",
+        "plan a stack into a directory of reviewable artifacts",
+    ),
+    "summarize": Registered(
+        "runners.commands.summarize",
+        "SummarizeCommand",
+        "summarize a plan JSON file (from terraform show -json)",
+    ),
+    "affected": Registered(
+        "runners.commands.affected", "AffectedCommand", "list the stacks a merge request touches"
+    ),
+    "apply": Registered(
+        "runners.commands.apply", "ApplyCommand", "apply a reviewed plan (never a fresh one)"
+    ),
+    "audit": Registered(
+        "runners.commands.audit", "AuditCommand", "list the audit ledger, newest first"
+    ),
+    "unlock": Registered(
+        "runners.commands.unlock",
+        "UnlockCommand",
+        "remove a stale runner lock (after checking nothing is running)",
+    ),
+    "backup": Registered(
+        "runners.commands.backup", "BackupCommand", "snapshot the resources a backup policy selects"
+    ),
+    "ship": Registered(
+        "runners.commands.ship",
+        "ShipCommand",
+        "copy a backup policy's snapshots to its backup region",
+    ),
+    "prune": Registered(
+        "runners.commands.prune",
+        "PruneCommand",
+        "delete a backup policy's expired snapshots in both regions",
+    ),
+    "report": Registered(
+        "runners.commands.report",
+        "ReportCommand",
+        "check a backup policy's RPO in every region; Markdown and JUnit XML",
+    ),
+}
 
 EXIT_INTERNAL = 70
 
@@ -45,9 +92,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _config_flag(default: object) -> argparse.ArgumentParser:
+def _config_flag(default: object) -> _Parser:
     """--config, accepted before or after the subcommand."""
-    holder = argparse.ArgumentParser(add_help=False)
+    holder = _Parser(add_help=False)
     holder.add_argument(
         "--config",
         metavar="FILE",
@@ -57,7 +104,8 @@ def _config_flag(default: object) -> argparse.ArgumentParser:
     return holder
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, other subcommands are listed but not loaded."""
     parser = _Parser(
         prog="runners",
         description="Plan, apply, back up and recover a client's AWS account from Jenkins.",
@@ -68,10 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser._add_container_actions(_config_flag(None))
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subs.required = True
-    for cls in COMMANDS:
-        command = cls()
+    for name, entry in COMMANDS.items():
+        if only is not None and name != only:
+            subs.add_parser(name, help=entry.help, add_help=False)
+            continue
+        command = entry.load()()
         sub = subs.add_parser(
-            cls.name, help=cls.help, description=cls.description or cls.help,
+            name,
+            help=entry.help,
+            description=command.description or entry.help,
             parents=[_config_flag(argparse.SUPPRESS)],
         )
         command.add_arguments(sub)
@@ -80,8 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_chosen(args_list))
+    args = parser.parse_args(args_list)
     command: Command = args._command
     try:
         return command.run(args)
@@ -107,6 +161,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(a bug in runners; set RUNNERS_DEBUG=1 for the traceback)"
         )
         return EXIT_INTERNAL
+
+
+def _chosen(argv: list[str]) -> str | None:
+    """The subcommand named on the command line, if it is a known one (else load them all)."""
+    rest = iter(argv)
+    for arg in rest:
+        if arg == "--config":
+            next(rest, None)
+        elif arg.startswith("-"):
+            continue
+        else:
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def _say(line: str) -> None:

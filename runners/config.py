@@ -8,7 +8,6 @@ and one line naming the file, the key and what was expected.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,27 +16,8 @@ from pathlib import Path
 from runners.backup.policy import Policy, parse_policies
 from runners.confread import Table
 from runners.errors import ConfigError, UsageError
-
-CONFIG_NAME = "runners.toml"
-
-# Resource types whose destroy or replace a reviewer must never miss: databases,
-# buckets, KMS keys, EBS volumes, DNS zones and IAM. Patterns are fnmatch globs.
-DEFAULT_PROTECTED_TYPES: tuple[str, ...] = (
-    "aws_db_instance",
-    "aws_rds_cluster",
-    "aws_rds_cluster_instance",
-    "aws_dynamodb_table",
-    "aws_elasticache_cluster",
-    "aws_elasticache_replication_group",
-    "aws_docdb_cluster",
-    "aws_redshift_cluster",
-    "aws_s3_bucket",
-    "aws_kms_key",
-    "aws_ebs_volume",
-    "aws_efs_file_system",
-    "aws_route53_zone",
-    "aws_iam_*",
-)
+from runners.notify.settings import NotifyConfig, parse_notify
+from runners.terraform.protection import DEFAULT_PROTECTED_TYPES, Protection
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
@@ -59,6 +39,7 @@ class Environment:
     allow_self_approval: bool = False
     require_manual_trigger: bool = False
     backend: BackendConfig = field(default_factory=dict)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
 
 @dataclass(frozen=True)
@@ -69,12 +50,6 @@ class Stack:
     environments: tuple[str, ...]
     backend: dict[str, BackendConfig] = field(default_factory=dict)
     var_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Protection:
-    types: tuple[str, ...] = DEFAULT_PROTECTED_TYPES
-    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +79,9 @@ class Config:
             return self.stacks[name]
         except KeyError:
             known = ", ".join(sorted(self.stacks)) or "none"
-            raise UsageError(f"{self.path}: unknown stack {name!r}; known stacks: {known}") from None
+            raise UsageError(
+                f"{self.path}: unknown stack {name!r}; known stacks: {known}"
+            ) from None
 
     def environment_for_branch(self, branch: str) -> Environment | None:
         for env in self.environments.values():
@@ -117,23 +94,12 @@ class Config:
         merged: BackendConfig = {**env.backend, **stack.backend.get(env.name, {})}
         out: BackendConfig = {}
         for key, value in merged.items():
-            if isinstance(value, str):
-                value = value.replace("{stack}", stack.name).replace("{env}", env.name)
-            out[key] = value
+            out[key] = (
+                value.replace("{stack}", stack.name).replace("{env}", env.name)
+                if isinstance(value, str)
+                else value
+            )
         return out
-
-
-def find_config(explicit: str | None, cwd: Path | None = None) -> Path:
-    """--config, then RUNNERS_CONFIG, then runners.toml in cwd or its nearest parent."""
-    chosen = explicit or os.environ.get("RUNNERS_CONFIG")
-    if chosen:
-        return Path(chosen).expanduser().resolve()
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-    return here / CONFIG_NAME
 
 
 def load(path: Path) -> Config:
@@ -188,8 +154,17 @@ def _path(root: Path, value: str) -> Path:
 
 
 ENV_KEYS = (
-    "branch", "account_id", "region", "backup_region", "role_arn", "approvers",
-    "require_approval", "allow_self_approval", "require_manual_trigger", "backend",
+    "branch",
+    "account_id",
+    "region",
+    "backup_region",
+    "role_arn",
+    "approvers",
+    "require_approval",
+    "allow_self_approval",
+    "require_manual_trigger",
+    "backend",
+    "notify",
 )
 
 
@@ -216,7 +191,9 @@ def _environments(table: Table) -> dict[str, Environment]:
         approvers = t.str_list("approvers")
         require_approval = t.bool("require_approval", False)
         if require_approval and not approvers:
-            raise t.fail("approvers", "require_approval is true, so at least one approver is needed")
+            raise t.fail(
+                "approvers", "require_approval is true, so at least one approver is needed"
+            )
         envs[name] = Environment(
             name=name,
             branch=t.req_str("branch"),
@@ -229,10 +206,13 @@ def _environments(table: Table) -> dict[str, Environment]:
             allow_self_approval=t.bool("allow_self_approval", False),
             require_manual_trigger=t.bool("require_manual_trigger", False),
             backend=t.scalar_map("backend"),
+            notify=parse_notify(t.table("notify")),
         )
         t.check_unknown()
     if not envs:
-        raise ConfigError(table.path, "environments", "define at least one [environments.NAME] table")
+        raise ConfigError(
+            table.path, "environments", "define at least one [environments.NAME] table"
+        )
     branches: dict[str, str] = {}
     for env in envs.values():
         if env.branch in branches:

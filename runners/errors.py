@@ -52,6 +52,10 @@ class InputError(UsageError):
 class TerraformError(RunnersError):
     exit_code = ExitCode.FAILED
 
+    def __init__(self, message: str, stderr: str = "") -> None:
+        super().__init__(message)
+        self.stderr = stderr
+
 
 class TerraformNotFound(UsageError):
     pass

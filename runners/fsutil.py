@@ -31,13 +31,13 @@ def sha256_bytes(data: bytes) -> str:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: int = 0o644, binary: bool = False) -> Iterator[IO[bytes] | IO[str]]:
+def atomic_open(path: Path, mode: int = 0o644) -> Iterator[IO[bytes]]:
     """Open a temp file beside ``path``; rename it over ``path`` only on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
+        with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -49,13 +49,12 @@ def atomic_open(path: Path, mode: int = 0o644, binary: bool = False) -> Iterator
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    with atomic_open(path, mode=mode) as fh:
-        fh.write(text)  # type: ignore[arg-type]
+    atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    with atomic_open(path, mode=mode, binary=True) as fh:
-        fh.write(data)  # type: ignore[arg-type]
+    with atomic_open(path, mode=mode) as fh:
+        fh.write(data)
 
 
 def replace_into(src: Path, dest: Path) -> None:

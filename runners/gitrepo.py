@@ -40,7 +40,7 @@ class GitRepo:
 
     def _commit(self, ref: str):  # type: ignore[no-untyped-def]
         import git
-        from gitdb.exc import BadName, BadObject
+        from gitdb.exc import BadName, BadObject  # type: ignore[import-untyped]
 
         try:
             return self._repo.commit(ref)
@@ -65,13 +65,18 @@ class GitRepo:
         return str(self._repo.active_branch.name)
 
     def branch_head(self, branch: str) -> str:
-        """The commit a branch points at, local first, then its remote-tracking ref."""
+        """The commit a branch points at: HEAD when it is the checked-out branch
+        (Jenkins checks out detached), else the local ref, else origin's."""
+        if self.branch() == branch:
+            return self.head()
         for ref in (branch, f"origin/{branch}", f"refs/remotes/origin/{branch}"):
             try:
                 return str(self._repo.commit(ref).hexsha)
             except Exception:  # noqa: S112  # GitPython raises several types for a missing ref
                 continue
-        raise UsageError(f"{self.root}: branch {branch!r} not found (locally or as origin/{branch})")
+        raise UsageError(
+            f"{self.root}: branch {branch!r} not found (locally or as origin/{branch})"
+        )
 
     def author(self, ref: str = "HEAD") -> Author:
         commit = self._commit(ref)
@@ -94,7 +99,11 @@ class GitRepo:
         """The git tree (or blob) id of a path at a commit; None when absent there."""
         commit = self._commit(ref)
         try:
-            return str(commit.tree[rel_path].hexsha) if rel_path not in ("", ".") else str(commit.tree.hexsha)
+            return (
+                str(commit.tree[rel_path].hexsha)
+                if rel_path not in ("", ".")
+                else str(commit.tree.hexsha)
+            )
         except KeyError:
             return None
 

@@ -13,7 +13,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,12 @@ from runners.ci import BuildContext
 from runners.errors import InputError
 from runners.fsutil import atomic_write_text, replace_into, sha256_file
 from runners.gitrepo import GitRepo
-from runners.stacks import Target, code_closure
+from runners.stacks import Target
 from runners.terraform import manifest as manifest_mod
 from runners.terraform.planfile import read_facts
 from runners.terraform.planview import PlanView
 from runners.terraform.report import ReportContext, render_markdown
+from runners.terraform.secrets import Scrubber
 from runners.terraform.summary import Summary, summarize
 from runners.terraform.workspace import Workspace
 
@@ -49,9 +52,10 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def git_facts(repo: GitRepo, target: Target) -> dict[str, Any]:
+def git_facts(repo: GitRepo, folders: list[Path]) -> dict[str, Any]:
+    """The commit and the git trees of the stack's folders, for the apply to compare."""
     head = repo.head()
-    closure = code_closure(repo, target.stack.dir)
+    closure = [repo.relpath(p) for p in folders if p.is_dir()]
     return {
         "commit": head,
         "branch": repo.branch(),
@@ -69,22 +73,30 @@ def plan_stack(
     repo: GitRepo,
 ) -> PlanOutcome:
     stack, env, cfg = target.stack, target.env, target.config
-    git = git_facts(repo, target)
-    if git["dirty"]:
-        log.warn(f"uncommitted changes under {stack.rel_dir} or its modules: the plan will not be applyable")
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".runners-staging-", dir=out_dir))
     try:
         log.step(f"init {stack.name} ({env.name}) with {ws.tf.binary.source}")
         ws.init()
         lock_sha = sha256_file(ws.lock_file) if ws.lock_file.exists() else None
+        # git is read while Terraform plans: the two share nothing and both take time.
+        background = ThreadPoolExecutor(max_workers=1)
+        git_future = background.submit(git_facts, repo, ws.local_module_dirs())
+        background.shutdown(wait=False)
         log.step(f"plan {stack.name} ({env.name})")
         started = _now()
         has_changes = ws.plan(staging / "tfplan")
         ws.show(staging / "tfplan", staging / "plan.json", staging / "plan.txt")
+        git = git_future.result()
+        if git["dirty"]:
+            log.warn(
+                f"uncommitted changes under {stack.rel_dir} or its modules: "
+                "the plan will not be applyable"
+            )
         os.chmod(staging / "tfplan", SECRET_MODE)
         os.chmod(staging / "plan.json", SECRET_MODE)
         plan = PlanView.load(staging / "plan.json")
+        scrub_plan_text(plan, staging / "plan.txt")
         summary = summarize(plan, cfg.protection)
         facts = read_facts(staging / "tfplan")
         tfplan_sha = sha256_file(staging / "tfplan")
@@ -108,10 +120,18 @@ def plan_stack(
                 "source": build.source_branch,
                 "target": build.target_branch,
                 "url": build.merge_request_url,
+                "author": build.merge_request_author,
             },
-            "build": {"url": build.build_url, "tag": build.build_tag, "triggered_by": build.triggered_by},
+            "build": {
+                "url": build.build_url,
+                "tag": build.build_tag,
+                "triggered_by": build.triggered_by,
+            },
             "summary": summary.to_dict(),
         }
+        key = os.environ.get(manifest_mod.SIGNING_KEY_ENV)
+        if key:
+            manifest = manifest_mod.sign(manifest, key)
         report = render_markdown(
             plan,
             summary,
@@ -132,13 +152,23 @@ def plan_stack(
     return PlanOutcome(target, out_dir, summary, has_changes, manifest, report)
 
 
+def scrub_plan_text(plan: PlanView, text_file: Path) -> None:
+    """Scrub Terraform's own plan text and print it to the log in place of the raw diff."""
+    text = Scrubber.for_plan(plan).scrub(text_file.read_text(encoding="utf-8"))
+    text_file.write_text(text, encoding="utf-8")
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def _publish(staging: Path, out_dir: Path, manifest: dict[str, Any]) -> None:
     """Move finished artifacts into place: old manifest out first, new one in last."""
     with contextlib.suppress(FileNotFoundError):
         (out_dir / manifest_mod.NAME).unlink()
     for name in ARTIFACTS:
         replace_into(staging / name, out_dir / name)
-    atomic_write_text(out_dir / manifest_mod.NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(
+        out_dir / manifest_mod.NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
 
 
 def drift_check(target: Target, ws: Workspace, out_dir: Path | None) -> tuple[Summary, bool, str]:
@@ -153,16 +183,21 @@ def drift_check(target: Target, ws: Workspace, out_dir: Path | None) -> tuple[Su
         has_changes = ws.plan(private / "tfplan")
         ws.show(private / "tfplan", private / "plan.json", private / "plan.txt")
         plan = PlanView.load(private / "plan.json")
+        scrub_plan_text(plan, private / "plan.txt")
         summary = summarize(plan, cfg.protection)
         report = render_markdown(
-            plan, summary,
+            plan,
+            summary,
             ReportContext(stack=target.stack.name, environment=target.env.name),
-            cfg.protection, cfg.report_max_chars,
+            cfg.protection,
+            cfg.report_max_chars,
         )
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out_dir / "report.md", report)
-            atomic_write_text(out_dir / "plan.txt", (private / "plan.txt").read_text(encoding="utf-8"))
+            atomic_write_text(
+                out_dir / "plan.txt", (private / "plan.txt").read_text(encoding="utf-8")
+            )
     drifted = has_changes or summary.drift > 0
     return summary, drifted, report
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runners.config import Config, Environment, Stack
-from runners.errors import ConfigError, UsageError
+from runners.errors import ConfigError, InputError, TerraformError, UsageError
 from runners.gitrepo import GitRepo
 from runners.terraform import binary as tf_binary
 from runners.terraform.engine import Terraform, base_environment
@@ -30,11 +30,17 @@ def select(cfg: Config, stack_name: str, env_name: str) -> Target:
             f"(stacks.{stack.name}.environments = {list(stack.environments)})"
         )
     if not stack.dir.is_dir():
-        raise ConfigError(cfg.path, f"stacks.{stack.name}.dir", f"{stack.rel_dir} does not exist or is not a directory")
+        raise ConfigError(
+            cfg.path,
+            f"stacks.{stack.name}.dir",
+            f"{stack.rel_dir} does not exist or is not a directory",
+        )
     return Target(cfg, stack, env)
 
 
-def workspace(target: Target, timeout_minutes: float | None = None, color: bool = True) -> Workspace:
+def workspace(
+    target: Target, timeout_minutes: float | None = None, color: bool = True
+) -> Workspace:
     cfg = target.config
     tf = Terraform(
         binary=tf_binary.resolve(cfg.terraform),
@@ -52,5 +58,13 @@ def workspace(target: Target, timeout_minutes: float | None = None, color: bool 
 
 
 def code_closure(repo: GitRepo, stack_dir: Path) -> list[str]:
-    """Repo-relative folders whose content decides what this stack plans."""
-    return [repo.relpath(p) for p in local_closure(stack_dir) if p.is_dir()]
+    """Repo-relative folders whose content decides what this stack plans.
+
+    A configuration Terraform cannot parse fails here first; it is reported as
+    a Terraform failure (exit 1), as ``terraform init`` would report it.
+    """
+    try:
+        folders = local_closure(stack_dir)
+    except InputError as exc:
+        raise TerraformError(f"invalid Terraform configuration: {exc}") from None
+    return [repo.relpath(p) for p in folders if p.is_dir()]

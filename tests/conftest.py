@@ -27,10 +27,24 @@ REPO_ROOT = Path(__file__).parent.parent
 @pytest.fixture(autouse=True)
 def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     for var in (
-        "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE",
-        "AWS_SHARED_CREDENTIALS_FILE", "RUNNERS_CONFIG", "TF_CLI_CONFIG_FILE",
-        "CHANGE_ID", "CHANGE_BRANCH", "CHANGE_TARGET", "CHANGE_URL", "BUILD_URL", "BUILD_TAG",
-        "BUILD_USER_ID", "BRANCH_NAME", "GIT_BRANCH", "GIT_LOCAL_BRANCH", "RUNNERS_DEBUG",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "RUNNERS_CONFIG",
+        "TF_CLI_CONFIG_FILE",
+        "CHANGE_ID",
+        "CHANGE_BRANCH",
+        "CHANGE_TARGET",
+        "CHANGE_URL",
+        "BUILD_URL",
+        "BUILD_TAG",
+        "BUILD_USER_ID",
+        "BRANCH_NAME",
+        "GIT_BRANCH",
+        "GIT_LOCAL_BRANCH",
+        "RUNNERS_DEBUG",
     ):
         monkeypatch.delenv(var, raising=False)
     for key, value in FAKE_CREDENTIALS.items():
@@ -160,10 +174,83 @@ def client_repo(git_repo: GitRepoHelper, tmp_path: Path) -> GitRepoHelper:
     return git_repo
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """The runners CLI as a real subprocess, as Jenkins runs it."""
     return subprocess.run(
         [sys.executable, "-m", "runners", *args],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
+
+
+class ScenarioPlans:
+    """Apply a scenario's v1 with the embedded Terraform, then plan its v2.
+
+    Returns Terraform's own console text of the plan (with its "Plan:" line)
+    and the ``show -json`` of the saved plan, from one real run.
+    """
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+
+    def __call__(self, name: str) -> tuple[str, Path]:
+        from runners.terraform import binary
+        from runners.terraform.engine import Terraform, base_environment
+        from runners.terraform.workspace import Workspace
+
+        work = self.tmp_path / name
+        shutil.copytree(FIXTURES / "scenarios" / name / "v1", work)
+        tf = Terraform(binary.resolve(), base_environment(None))
+        ws = Workspace(tf, work, work / ".terraform", color=False)
+        ws.init()
+        tf.run(
+            ["apply", "-auto-approve", "-input=false", "-no-color"],
+            work,
+            extra_env={"TF_DATA_DIR": str(ws.data_dir)},
+            stream=False,
+        )
+        for old in work.glob("**/*.tf"):
+            old.unlink()
+        shutil.copytree(FIXTURES / "scenarios" / name / "v2", work, dirs_exist_ok=True)
+        ws.init()
+        result = tf.run(
+            ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={work / 'tfplan'}"],
+            work,
+            extra_env={"TF_DATA_DIR": str(ws.data_dir)},
+            stream=False,
+            ok_codes=(0, 2),
+        )
+        ws.show(work / "tfplan", work / "plan.json", work / "plan.txt")
+        return result.stdout, work / "plan.json"
+
+
+@pytest.fixture
+def scenario_plan(tmp_path: Path) -> ScenarioPlans:
+    return ScenarioPlans(tmp_path)
+
+
+def use_s3_state(repo: GitRepoHelper, bucket: str, stacks: tuple[str, ...]) -> None:
+    """Move production's state to an S3 bucket on the embedded AWS, with lockfile locking."""
+    cfg = repo.root / "runners.toml"
+    text = cfg.read_text()
+    start = text.index("[environments.production.backend]")
+    end = text.index("\n\n", start)
+    block = textwrap.dedent(f"""\
+        [environments.production.backend]
+        bucket = "{bucket}"
+        key = "{{stack}}/production.tfstate"
+        region = "eu-west-1"
+        use_lockfile = true
+        use_path_style = true
+        skip_credentials_validation = true
+        skip_requesting_account_id = true""")
+    cfg.write_text(text[:start] + block + text[end:])
+    for stack in stacks:
+        main_tf = repo.root / f"terraform/stacks/{stack}/main.tf"
+        main_tf.write_text(main_tf.read_text().replace('backend "local" {}', 'backend "s3" {}'))
+    repo.commit(f"{', '.join(stacks)} state in S3")

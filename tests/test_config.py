@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runners import config
+from runners import config, confpath
 from runners.errors import ConfigError, UsageError
 from tests.conftest import run_cli
 
@@ -45,33 +45,80 @@ def test_good_config_loads_with_merged_backend(tmp_path: Path) -> None:
     assert env.approvers == ("alice",)
     assert stack.dir == (tmp_path / "terraform/stacks/app").resolve()
     assert cfg.backend_for(stack, env) == {
-        "bucket": "acme-state", "key": "custom/app.tfstate", "use_lockfile": True,
+        "bucket": "acme-state",
+        "key": "custom/app.tfstate",
+        "use_lockfile": True,
     }
     assert "aws_db_instance" in cfg.protection.types
 
 
 def test_placeholders_fill_stack_and_env(tmp_path: Path) -> None:
     cfg = config.load(write(tmp_path, GOOD.replace('key = "custom/app.tfstate"\n', "")))
-    assert cfg.backend_for(cfg.stack("app"), cfg.environment("production"))["key"] == "app/production.tfstate"
+    assert (
+        cfg.backend_for(cfg.stack("app"), cfg.environment("production"))["key"]
+        == "app/production.tfstate"
+    )
 
 
 @pytest.mark.parametrize(
     ("edit", "key", "expected"),
     [
-        (('region = "eu-west-1"', "region = 42"), "environments.production.region", "expected a non-empty string, got 42"),
-        (('region = "eu-west-1"', 'region = "Europe"'), "environments.production.region", "expected an AWS region"),
-        (('account_id = "123456789012"', 'account_id = "12345"'), "environments.production.account_id", "12-digit"),
-        (('backup_region = "eu-central-1"', 'backup_region = "eu-west-1"'), "environments.production.backup_region", "must differ"),
-        (('approvers = ["alice"]', "approvers = []"), "environments.production.approvers", "at least one approver"),
-        (('require_approval = true', 'require_approval = "yes"'), "environments.production.require_approval", "expected true or false"),
-        (('branch = "production"', 'brnch = "production"'), "environments.production.brnch", "unknown key (did you mean 'branch'?)"),
+        (
+            ('region = "eu-west-1"', "region = 42"),
+            "environments.production.region",
+            "expected a non-empty string, got 42",
+        ),
+        (
+            ('region = "eu-west-1"', 'region = "Europe"'),
+            "environments.production.region",
+            "expected an AWS region",
+        ),
+        (
+            ('account_id = "123456789012"', 'account_id = "12345"'),
+            "environments.production.account_id",
+            "12-digit",
+        ),
+        (
+            ('backup_region = "eu-central-1"', 'backup_region = "eu-west-1"'),
+            "environments.production.backup_region",
+            "must differ",
+        ),
+        (
+            ('approvers = ["alice"]', "approvers = []"),
+            "environments.production.approvers",
+            "at least one approver",
+        ),
+        (
+            ("require_approval = true", 'require_approval = "yes"'),
+            "environments.production.require_approval",
+            "expected true or false",
+        ),
+        (
+            ('branch = "production"', 'brnch = "production"'),
+            "environments.production.brnch",
+            "unknown key (did you mean 'branch'?)",
+        ),
         (('branch = "production"\n', ""), "environments.production.branch", "is required"),
-        (('dir = "terraform/stacks/app"', 'dir = "../elsewhere"'), "stacks.app.dir", "inside the repository"),
-        (("[stacks.app.backend.production]", "[stacks.app.backend.staging]"), "stacks.app.backend.staging", "name of an environment"),
-        (("use_lockfile = true", "use_lockfile = 1.5"), "environments.production.backend.use_lockfile", "string, integer or boolean"),
+        (
+            ('dir = "terraform/stacks/app"', 'dir = "../elsewhere"'),
+            "stacks.app.dir",
+            "inside the repository",
+        ),
+        (
+            ("[stacks.app.backend.production]", "[stacks.app.backend.staging]"),
+            "stacks.app.backend.staging",
+            "name of an environment",
+        ),
+        (
+            ("use_lockfile = true", "use_lockfile = 1.5"),
+            "environments.production.backend.use_lockfile",
+            "string, integer or boolean",
+        ),
     ],
 )
-def test_bad_values_name_file_and_key(tmp_path: Path, edit: tuple[str, str], key: str, expected: str) -> None:
+def test_bad_values_name_file_and_key(
+    tmp_path: Path, edit: tuple[str, str], key: str, expected: str
+) -> None:
     path = write(tmp_path, GOOD.replace(*edit))
     with pytest.raises(ConfigError) as err:
         config.load(path)
@@ -83,7 +130,10 @@ def test_bad_values_name_file_and_key(tmp_path: Path, edit: tuple[str, str], key
 
 def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("approvers =", "aprovers ="))
-    with pytest.raises(ConfigError, match=r"environments\.production\.aprovers: unknown key \(did you mean 'approvers'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"environments\.production\.aprovers: unknown key \(did you mean 'approvers'\?\)",
+    ):
         config.load(path)
 
 
@@ -94,7 +144,9 @@ def test_unknown_top_level_section(tmp_path: Path) -> None:
 
 def test_duplicate_branch_is_rejected(tmp_path: Path) -> None:
     extra = '\n[environments.staging]\nbranch = "production"\nregion = "eu-west-1"\n'
-    with pytest.raises(ConfigError, match=r"environments\.staging\.branch: branch 'production' is already used"):
+    with pytest.raises(
+        ConfigError, match=r"environments\.staging\.branch: branch 'production' is already used"
+    ):
         config.load(write(tmp_path, GOOD + extra))
 
 
@@ -109,7 +161,9 @@ def test_unknown_stack_and_environment_list_the_known_ones(tmp_path: Path) -> No
     cfg = config.load(write(tmp_path, GOOD))
     with pytest.raises(UsageError, match="unknown stack 'ap'; known stacks: app"):
         cfg.stack("ap")
-    with pytest.raises(UsageError, match="unknown environment 'prod'; known environments: production"):
+    with pytest.raises(
+        UsageError, match="unknown environment 'prod'; known environments: production"
+    ):
         cfg.environment("prod")
 
 
@@ -117,16 +171,28 @@ def test_find_config_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     write(tmp_path, GOOD)
-    assert config.find_config(None, nested) == tmp_path / "runners.toml"
+    assert confpath.find_config(None, nested) == tmp_path / "runners.toml"
     monkeypatch.setenv("RUNNERS_CONFIG", str(tmp_path / "other.toml"))
-    assert config.find_config(None, nested) == tmp_path / "other.toml"
-    assert config.find_config(str(tmp_path / "x.toml"), nested) == tmp_path / "x.toml"
+    assert confpath.find_config(None, nested) == tmp_path / "other.toml"
+    assert confpath.find_config(str(tmp_path / "x.toml"), nested) == tmp_path / "x.toml"
 
 
 def test_cli_bad_config_is_exit_2_one_line_no_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace('region = "eu-west-1"', "region = 42"))
-    result = run_cli("plan", "--config", str(path), "--stack", "app", "--env", "production", "--out", str(tmp_path / "o"))
+    result = run_cli(
+        "plan",
+        "--config",
+        str(path),
+        "--stack",
+        "app",
+        "--env",
+        "production",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"error: {path}: environments.production.region: expected a non-empty string, got 42"]
+    assert lines == [
+        f"error: {path}: environments.production.region: expected a non-empty string, got 42"
+    ]
     assert not (tmp_path / "o").exists()

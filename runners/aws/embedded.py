@@ -23,7 +23,7 @@ from runners.errors import RunnersError
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105  # moto's documented dummy value
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto's documented dummy value
     "AWS_SESSION_TOKEN": "testing",
 }
 
@@ -58,22 +58,35 @@ class EmbeddedAWS:
 
     def apply_to(self, environ: dict[str, str] | os._Environ[str]) -> None:
         environ.update(self.environ())
-        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        for var in (
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+        ):
             environ.pop(var, None)
 
     def start(self, timeout: float = 30.0) -> EmbeddedAWS:
         for _attempt in range(3):
             self.port = free_port()
-            env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "true" if self.load_default_amis else "false"}
+            env = {
+                **os.environ,
+                "MOTO_EC2_LOAD_DEFAULT_AMIS": "true" if self.load_default_amis else "false",
+            }
             out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                stdin=subprocess.DEVNULL,
             )
             if self._wait_ready(timeout):
                 return self
             self.stop()
-        raise RunnersError("the embedded AWS (moto server) did not start; is moto[server] installed?")
+        raise RunnersError(
+            "the embedded AWS (moto server) did not start; is moto[server] installed?"
+        )
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -81,7 +94,7 @@ class EmbeddedAWS:
             if self._proc is None or self._proc.poll() is not None:
                 return False
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):  # noqa: S310  # loopback http  # noqa: S310
                     return True
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.1)
@@ -89,8 +102,8 @@ class EmbeddedAWS:
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API), keeping the server up."""
-        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(req, timeout=10):  # noqa: S310
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310  # loopback http
+        with urllib.request.urlopen(req, timeout=10):  # noqa: S310  # loopback http
             pass
 
     def stop(self) -> None:

@@ -1,7 +1,9 @@
-"""Subcommands. Each is one class with a name, its arguments and ``run``.
+"""Subcommands. Each is one class with its arguments and ``run``.
 
-The CLI builds its parser from ``runners.cli.COMMANDS`` and dispatches on the
-registered name; a new subcommand is one module here and one line there.
+The CLI registers each class under its name in ``runners.cli.COMMANDS`` and
+dispatches on that name; a new subcommand is one module here and one line
+there. Keep module-level imports light (argparse and this base): the work's
+imports belong inside ``run``, since only the chosen command's module loads.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from typing import ClassVar
 
 
 class Command(abc.ABC):
-    name: ClassVar[str]
-    help: ClassVar[str]
     description: ClassVar[str | None] = None
 
     @abc.abstractmethod

@@ -7,25 +7,9 @@ import json
 
 from runners.commands import Command
 from runners.commands.common import load_config
-from runners.config import Config
-from runners.gitrepo import GitRepo
-from runners.stacks import code_closure
-from runners.terraform.affected import Affected, affected_stacks
-
-
-def find_affected(cfg: Config, repo: GitRepo, base: str, head: str) -> list[Affected]:
-    changed = repo.changed_files(base, head)
-    closures = {
-        name: code_closure(repo, stack.dir) if stack.dir.is_dir() else [repo.relpath(stack.dir)]
-        for name, stack in cfg.stacks.items()
-    }
-    config_rel = repo.relpath(cfg.path) if cfg.path.is_relative_to(repo.root) else None
-    return affected_stacks(changed, closures, config_rel)
 
 
 class AffectedCommand(Command):
-    name = "affected"
-    help = "list the stacks a merge request touches"
     description = (
         "Compare two git refs and print, one per line, every stack whose directory or local "
         "modules (followed transitively) changed. A change to runners.toml affects every stack."
@@ -41,6 +25,9 @@ class AffectedCommand(Command):
         parser.add_argument("--format", choices=("text", "json"), default="text")
 
     def run(self, args: argparse.Namespace) -> int:
+        from runners.affected_stacks import find_affected
+        from runners.gitrepo import GitRepo
+
         cfg = load_config(args)
         found = find_affected(cfg, GitRepo(cfg.root), args.base, args.head)
         if args.format == "json":

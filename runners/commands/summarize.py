@@ -9,14 +9,12 @@ from pathlib import Path
 
 from runners.commands import Command
 from runners.commands.common import optional_config
-from runners.config import Protection
 from runners.terraform.planview import PlanView
+from runners.terraform.protection import Protection
 from runners.terraform.summary import summarize
 
 
 class SummarizeCommand(Command):
-    name = "summarize"
-    help = "summarize a plan JSON file (from terraform show -json)"
     description = (
         "Print what a plan will do: Terraform's own counts plus replaces, imports, "
         "forgets and drift, destroyed and replaced addresses first, protected resources "

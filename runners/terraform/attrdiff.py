@@ -39,7 +39,10 @@ def _fmt_path(path: tuple[Any, ...]) -> str:
 def _render(value: Any) -> str:
     if value is _ABSENT:
         return "null"
-    text = json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, str) and value.isprintable() and '"' not in value and "\\" not in value:
+        text = f'"{value}"'  # what json.dumps gives for plain text, without its cost per leaf
+    else:
+        text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
@@ -53,7 +56,9 @@ def _walk(
     if isinstance(before, dict) and isinstance(after, dict):
         unk = unknown if isinstance(unknown, dict) else {}
         for key in sorted(set(before) | set(after)):
-            yield from _walk(before.get(key, _ABSENT), after.get(key, _ABSENT), unk.get(key), (*path, key))
+            yield from _walk(
+                before.get(key, _ABSENT), after.get(key, _ABSENT), unk.get(key), (*path, key)
+            )
         return
     if isinstance(after, dict) and before in (None, _ABSENT):
         unk = unknown if isinstance(unknown, dict) else {}
@@ -66,9 +71,9 @@ def _walk(
         and len(before) == len(after)
         and any(isinstance(v, dict | list) for v in after)
     ):
-        unk = unknown if isinstance(unknown, list) else []
+        unk_list = unknown if isinstance(unknown, list) else []
         for i, (b, a) in enumerate(zip(before, after, strict=True)):
-            yield from _walk(b, a, unk[i] if i < len(unk) else None, (*path, i))
+            yield from _walk(b, a, unk_list[i] if i < len(unk_list) else None, (*path, i))
         return
     if before != after and not (before in (None, _ABSENT) and after in (None, _ABSENT)):
         yield path, before, after, False
@@ -80,6 +85,7 @@ def attribute_changes(rc: ResourceChange, limit: int = 40) -> tuple[list[AttrCha
         return [], 0
     before = rc.before if rc.action != "create" else None
     replace = {tuple(p) for p in rc.replace_paths}
+    before_mask, after_mask = rc.before_sensitive, rc.after_sensitive
     out: list[AttrChange] = []
     hidden = 0
     for path, b, a, unknown in _walk(before, rc.after, rc.after_unknown, ()):
@@ -87,16 +93,16 @@ def attribute_changes(rc: ResourceChange, limit: int = 40) -> tuple[list[AttrCha
             hidden += 1
             continue
         b_text = None if b is _ABSENT or b is None else _render(b)
-        if b_text is not None and is_sensitive(rc.before_sensitive, path):
+        if b_text is not None and before_mask and is_sensitive(before_mask, path):
             b_text = SENSITIVE
         if unknown:
             a_text: str | None = UNKNOWN
         elif a is _ABSENT or a is None:
             a_text = None
         else:
-            a_text = SENSITIVE if is_sensitive(rc.after_sensitive, path) else _render(a)
+            a_text = SENSITIVE if after_mask and is_sensitive(after_mask, path) else _render(a)
         if b_text == a_text == SENSITIVE:
             a_text = f"{SENSITIVE} (changed)"
-        forces = any(path[: len(p)] == p for p in replace)
+        forces = bool(replace) and any(path[: len(p)] == p for p in replace)
         out.append(AttrChange(_fmt_path(path), b_text, a_text, forces))
     return out, hidden

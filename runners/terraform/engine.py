@@ -37,8 +37,11 @@ _GRACE_SECONDS = 120.0  # time Terraform gets after SIGINT to write state and re
 Option = bool | str | int | Sequence[str] | Mapping[str, str | int | bool] | None
 
 
-def build_args(command: Sequence[str], options: Mapping[str, Option] | None = None,
-               positional: Sequence[str] = ()) -> list[str]:
+def build_args(
+    command: Sequence[str],
+    options: Mapping[str, Option] | None = None,
+    positional: Sequence[str] = (),
+) -> list[str]:
     """Terraform argv from a declarative table of options.
 
     ``True`` is a bare flag, ``False``/``None`` are left out, a list repeats the
@@ -84,13 +87,22 @@ class Result:
     interrupted: bool = False
 
     def last_error(self) -> str:
-        """The most telling line of Terraform's error output, for a one-line message."""
+        """The most telling error Terraform printed, with where it is, on one line.
+
+        Terraform often opens with a generic error ("encountered problems during
+        initialisation") before the specific one, so the last ``Error:`` wins,
+        followed by its ``on FILE line N`` location when it has one.
+        """
         lines = [ln.strip(" │╷╵\t") for ln in self.stderr.splitlines()]
         lines = [ln for ln in lines if ln]
-        for ln in lines:
-            if ln.startswith("Error:"):
-                return ln
-        return lines[-1] if lines else f"exit code {self.returncode}"
+        errors = [i for i, ln in enumerate(lines) if ln.startswith("Error:")]
+        if not errors:
+            return lines[-1] if lines else f"exit code {self.returncode}"
+        i = errors[-1]
+        where = next(
+            (ln for ln in lines[i + 1 : i + 3] if ln.startswith("on ") and " line " in ln), ""
+        )
+        return f"{lines[i]} ({where.split(',')[0]})" if where else lines[i]
 
 
 @dataclass
@@ -111,6 +123,7 @@ class Terraform:
         extra_env: Mapping[str, str] | None = None,
         stdout_file: Path | None = None,
         stream: bool = True,
+        gate: Gate | None = None,
         ok_codes: Sequence[int] = (0,),
     ) -> Result:
         argv = [*self.binary.argv, *args]
@@ -124,7 +137,11 @@ class Terraform:
                 target = stack.enter_context(open(stdout_file, "wb"))
             try:
                 proc = subprocess.Popen(
-                    argv, cwd=cwd, env=env, stdout=target, stderr=subprocess.PIPE,
+                    argv,
+                    cwd=cwd,
+                    env=env,
+                    stdout=target,
+                    stderr=subprocess.PIPE,
                     stdin=subprocess.DEVNULL,
                     # Its own process group: a Ctrl-C at a terminal reaches only the
                     # runner, which forwards exactly one SIGINT. Two would make
@@ -139,9 +156,9 @@ class Terraform:
             out_buf: list[bytes] = []
             err_buf: list[bytes] = []
             if proc.stdout is not None:
-                readers.append(_tee(proc.stdout, out_console if stream else None, out_buf))
-            assert proc.stderr is not None
-            readers.append(_tee(proc.stderr, err_console if stream else None, err_buf))
+                readers.append(_tee(proc.stdout, out_console if stream else None, out_buf, gate))
+            if proc.stderr is not None:
+                readers.append(_tee(proc.stderr, err_console if stream else None, err_buf))
             with _forward_signals(proc) as state:
                 rc = self._wait(proc, argv)
             for reader in readers:
@@ -161,7 +178,8 @@ class Terraform:
             )
         if rc not in ok_codes:
             raise TerraformError(
-                f"terraform {' '.join(args[:1])} failed in {cwd} (exit {rc}): {result.last_error()}"
+                f"terraform {' '.join(args[:1])} failed in {cwd} (exit {rc}): {result.last_error()}",
+                stderr=result.stderr,
             )
         return result
 
@@ -169,7 +187,7 @@ class Terraform:
         try:
             return proc.wait(timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGINT)
+            _interrupt(proc)
             try:
                 proc.wait(timeout=_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
@@ -181,18 +199,66 @@ class Terraform:
             ) from None
 
 
-def _tee(pipe: IO[bytes], console: IO[bytes] | None, sink: list[bytes]) -> threading.Thread:
+def _interrupt(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT to Terraform's process group, as a terminal's Ctrl-C would send it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGINT)
+
+
+class Gate:
+    """Echo a stream line by line until a line marks the start of what must not be echoed.
+
+    Terraform's plan rendering prints prior values that are not always marked
+    sensitive, so the console shows progress live and the planned changes only
+    later, from the scrubbed ``plan.txt``.
+    """
+
+    def __init__(self, markers: Sequence[bytes], notice: bytes) -> None:
+        self.markers = tuple(markers)
+        self.notice = notice
+        self.open = True
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self.open:
+            return b""
+        data = self._partial + chunk
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        out = []
+        for line in lines:
+            if any(m in line for m in self.markers):
+                self.open = False
+                out.append(self.notice)
+                break
+            out.append(line + b"\n")
+        return b"".join(out)
+
+    def close(self) -> bytes:
+        rest, self._partial = self._partial, b""
+        return rest if self.open else b""
+
+
+def _tee(
+    pipe: IO[bytes], console: IO[bytes] | None, sink: list[bytes], gate: Gate | None = None
+) -> threading.Thread:
+    def echo(data: bytes) -> None:
+        if console is not None and data:
+            with contextlib.suppress(OSError, ValueError):
+                console.write(data)
+                console.flush()
+
     def pump() -> None:
         kept = 0
         fd = pipe.fileno()
         while chunk := os.read(fd, 65536):
-            if console is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    console.write(chunk)
-                    console.flush()
+            echo(gate.feed(chunk) if gate else chunk)
             if kept < _CAPTURE_LIMIT:
                 sink.append(chunk)
                 kept += len(chunk)
+        if gate:
+            echo(gate.close())
         pipe.close()
 
     thread = threading.Thread(target=pump, daemon=True)
@@ -221,9 +287,8 @@ def _forward_signals(proc: subprocess.Popen[bytes]) -> Iterator[_SignalState]:
     def handler(signum: int, _frame: FrameType | None) -> None:
         first = state.signum is None
         state.signum = signum
-        if first and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGINT)
+        if first:
+            _interrupt(proc)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -240,7 +305,10 @@ def base_environment(
     env = dict(os.environ if environ is None else environ)
     env["TF_IN_AUTOMATION"] = "1"
     env["TF_INPUT"] = "0"
-    cache = plugin_cache_dir or Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "runners" / "plugins"
+    cache = (
+        plugin_cache_dir
+        or Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "runners" / "plugins"
+    )
     Path(cache).mkdir(parents=True, exist_ok=True)
     env["TF_PLUGIN_CACHE_DIR"] = str(cache)
     # A CLI config file that does not exist makes Terraform print a warning box

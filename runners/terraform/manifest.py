@@ -9,6 +9,8 @@ plan directory without one is an unfinished run.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,15 @@ from runners.errors import InputError
 NAME = "manifest.json"
 SCHEMA = 1
 
-REQUIRED = ("schema", "stack", "environment", "tfplan_sha256", "plan_json_sha256", "git", "terraform_version")
+REQUIRED = (
+    "schema",
+    "stack",
+    "environment",
+    "tfplan_sha256",
+    "plan_json_sha256",
+    "git",
+    "terraform_version",
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,8 @@ class Manifest:
 
     @property
     def commit(self) -> str | None:
-        return self.data["git"].get("commit")
+        value = self.data["git"].get("commit")
+        return str(value) if value else None
 
     @property
     def trees(self) -> dict[str, str | None]:
@@ -53,7 +64,8 @@ class Manifest:
 
     @property
     def author(self) -> dict[str, str] | None:
-        return self.data["git"].get("author")
+        value = self.data["git"].get("author")
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
 
     @property
     def terraform_version(self) -> str:
@@ -76,7 +88,9 @@ def load(path: Path) -> Manifest:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path}: no manifest (the plan run did not finish, or this is not a plan directory)") from None
+        raise InputError(
+            f"{path}: no manifest (the plan run did not finish, or this is not a plan directory)"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -89,3 +103,25 @@ def load(path: Path) -> Manifest:
     if not isinstance(data["git"], dict):
         raise InputError(f"{path}: git: expected an object")
     return Manifest(path, data)
+
+
+SIGNING_KEY_ENV = "RUNNERS_PLAN_SIGNING_KEY"
+
+
+def _canonical(data: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in data.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def sign(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """Add an HMAC over the manifest, so rewriting it (hashes included) is detected."""
+    digest = hmac.new(key.encode("utf-8"), _canonical(data), hashlib.sha256).hexdigest()
+    return {**data, "signature": {"alg": "hmac-sha256", "value": digest}}
+
+
+def signature_valid(manifest: Manifest, key: str) -> bool:
+    sig = manifest.data.get("signature")
+    if not isinstance(sig, dict) or sig.get("alg") != "hmac-sha256":
+        return False
+    expected = hmac.new(key.encode("utf-8"), _canonical(manifest.data), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, str(sig.get("value", "")))

@@ -48,8 +48,8 @@ def load_module(directory: Path) -> LoadedModule:
         mod, diags = TerraformConfig.load_config_dir(str(directory.resolve()))
     except LibTerraformError as exc:
         raise InputError(f"{directory}: {exc}") from None
-    errors = []
-    warnings = []
+    errors: list[str] = []
+    warnings: list[str] = []
     for d in diags or []:
         text = _diag_text(d) if isinstance(d, dict) else str(d)
         (errors if (isinstance(d, dict) and d.get("Severity") == 1) else warnings).append(text)

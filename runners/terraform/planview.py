@@ -41,37 +41,30 @@ def _action(actions: tuple[str, ...]) -> str:
     return "+".join(actions) or "no-op"
 
 
-@dataclass(frozen=True)
 class ResourceChange:
-    raw: dict[str, Any]
+    """One entry of ``resource_changes``.
 
-    @property
-    def address(self) -> str:
-        addr = str(self.raw.get("address", ""))
-        deposed = self.raw.get("deposed")
-        return f"{addr} (deposed {deposed})" if deposed else addr
+    The fields every pass reads are computed once, in the constructor: a
+    10,000-change plan is walked several times, and properties recomputed
+    on each read cost more than the walk itself.
+    """
 
-    @property
-    def mode(self) -> str:
-        return str(self.raw.get("mode", "managed"))
+    __slots__ = ("action", "actions", "address", "change", "mode", "raw", "type")
 
-    @property
-    def type(self) -> str:
-        return str(self.raw.get("type", ""))
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        change = raw.get("change")
+        self.change: dict[str, Any] = change if isinstance(change, dict) else {}
+        self.actions: tuple[str, ...] = tuple(str(a) for a in self.change.get("actions") or ())
+        self.action: str = _action(self.actions)
+        addr = str(raw.get("address", ""))
+        deposed = raw.get("deposed")
+        self.address: str = f"{addr} (deposed {deposed})" if deposed else addr
+        self.mode: str = str(raw.get("mode", "managed"))
+        self.type: str = str(raw.get("type", ""))
 
-    @property
-    def change(self) -> dict[str, Any]:
-        change = self.raw.get("change")
-        return change if isinstance(change, dict) else {}
-
-    @property
-    def actions(self) -> tuple[str, ...]:
-        acts = self.change.get("actions") or ()
-        return tuple(str(a) for a in acts)
-
-    @property
-    def action(self) -> str:
-        return _action(self.actions)
+    def __repr__(self) -> str:
+        return f"ResourceChange({self.address!r}, {self.action!r})"
 
     @property
     def importing(self) -> bool:
@@ -143,6 +136,7 @@ class PlanView:
                 raise InputError(f"{source}: {key}: expected a list")
         self.raw: dict[str, Any] = raw
         self.source = source
+        self._views: dict[str, list[ResourceChange]] = {}
 
     @classmethod
     def load(cls, path: Path) -> PlanView:
@@ -170,17 +164,22 @@ class PlanView:
     def errored(self) -> bool:
         return bool(self.raw.get("errored"))
 
-    def _changes(self, key: str) -> Iterator[ResourceChange]:
-        for item in self.raw.get(key) or ():
-            if isinstance(item, dict):
-                yield ResourceChange(item)
+    def _changes(self, key: str) -> list[ResourceChange]:
+        """Built once per plan: the summary and the report both walk every change."""
+        cached = self._views.get(key)
+        if cached is None:
+            cached = [
+                ResourceChange(item) for item in self.raw.get(key) or () if isinstance(item, dict)
+            ]
+            self._views[key] = cached
+        return cached
 
     @property
-    def resource_changes(self) -> Iterator[ResourceChange]:
+    def resource_changes(self) -> list[ResourceChange]:
         return self._changes("resource_changes")
 
     @property
-    def resource_drift(self) -> Iterator[ResourceChange]:
+    def resource_drift(self) -> list[ResourceChange]:
         return self._changes("resource_drift")
 
     @property

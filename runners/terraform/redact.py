@@ -55,17 +55,17 @@ def sensitive_paths(mask: Any, prefix: tuple[Any, ...] = ()) -> set[tuple[Any, .
     out: set[tuple[Any, ...]] = set()
     if isinstance(mask, dict):
         for k, v in mask.items():
-            if v is not False:
+            if v:  # False, {} and [] mark nothing below
                 out |= sensitive_paths(v, (*prefix, k))
     elif isinstance(mask, list):
         for i, v in enumerate(mask):
-            if v is not False:
+            if v:
                 out |= sensitive_paths(v, (*prefix, i))
     return out
 
 
 def count_sensitive(before_mask: Any, after_mask: Any) -> int:
     """How many distinct positions are hidden across the before and after values."""
-    if before_mask is False and after_mask is False:
+    if not before_mask and not after_mask:  # False, {} or []: nothing marked (the common case)
         return 0
     return len(sensitive_paths(before_mask) | sensitive_paths(after_mask))

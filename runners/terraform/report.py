@@ -13,15 +13,22 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import jinja2
-
-from runners.config import Protection
 from runners.terraform.attrdiff import AttrChange, attribute_changes
 from runners.terraform.planview import OutputChange, PlanView, ResourceChange
+from runners.terraform.protection import Protection
 from runners.terraform.redact import SENSITIVE
+from runners.terraform.secrets import Scrubber
 from runners.terraform.summary import Summary, is_protected
 
-_ORDER = {"delete": 0, "replace": 1, "create": 2, "update": 3, "create-forget": 4, "forget": 5, "no-op": 6}
+_ORDER = {
+    "delete": 0,
+    "replace": 1,
+    "create": 2,
+    "update": 3,
+    "create-forget": 4,
+    "forget": 5,
+    "no-op": 6,
+}
 _VERBS = {
     "delete": ("-", "will be destroyed"),
     "replace": ("-/+", "will be replaced"),
@@ -53,6 +60,13 @@ class Entry:
     hidden: int = 0
     reason: str | None = None
     protected: bool = False
+    rc: ResourceChange | None = None
+
+    def with_details(self) -> Entry:
+        """Work out the changed attributes: only for entries that will be shown."""
+        if self.rc is not None and not self.attrs:
+            self.attrs, self.hidden = attribute_changes(self.rc)
+        return self
 
 
 @dataclass
@@ -76,23 +90,21 @@ def _reason(rc: ResourceChange) -> str | None:
 def entries(plan: PlanView, protection: Protection) -> Iterator[Entry]:
     """Resource changes a reviewer must read, most dangerous first."""
     interesting = [
-        rc for rc in plan.resource_changes
-        if rc.mode == "managed"
-        and (rc.action != "no-op" or rc.importing or rc.previous_address)
+        rc
+        for rc in plan.resource_changes
+        if rc.mode == "managed" and (rc.action != "no-op" or rc.importing or rc.previous_address)
     ]
     interesting.sort(key=lambda rc: (_ORDER.get(rc.action, 9), rc.address))
     for rc in interesting:
         symbol, verb = _VERBS.get(rc.action, ("?", rc.action))
         if rc.action == "no-op":
             verb = "will be imported" if rc.importing else "has moved"
-        attrs, hidden = attribute_changes(rc)
         yield Entry(
             address=rc.address,
             action=rc.action,
             symbol=symbol,
             verb=verb,
-            attrs=attrs,
-            hidden=hidden,
+            rc=rc,
             reason=_reason(rc),
             protected=rc.action in ("delete", "replace") and is_protected(rc, protection),
         )
@@ -103,7 +115,9 @@ def output_entries(plan: PlanView) -> list[OutputEntry]:
     for oc in plan.output_changes:
         if oc.action == "no-op":
             continue
-        out.append(OutputEntry(oc.name, _VERBS.get(oc.action, ("", oc.action))[1], _output_value(oc)))
+        out.append(
+            OutputEntry(oc.name, _VERBS.get(oc.action, ("", oc.action))[1], _output_value(oc))
+        )
     return out
 
 
@@ -119,10 +133,12 @@ def _output_value(oc: OutputChange) -> str | None:
 
 
 @cache
-def _env() -> jinja2.Environment:
+def _env() -> Any:
+    import jinja2  # only the Markdown report needs it
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("runners", "templates"),
-        autoescape=False,  # Markdown, not HTML; values are code-quoted by the template
+        autoescape=False,  # noqa: S701  # Markdown, not HTML; values are code-quoted by the template
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
@@ -140,13 +156,14 @@ def render_markdown(
     limit: int = 60_000,
 ) -> str:
     m = _macros()
+    sc = Scrubber.for_plan(plan)
     ctx = {
         **context.__dict__,
         "format_version": summary.format_version,
         "terraform_version": summary.terraform_version,
         "sensitive_redacted": summary.sensitive_redacted,
     }
-    parts: list[str] = [str(m.heading(ctx, summary))]
+    parts: list[str] = [sc.scrub(str(m.heading(ctx, summary)))]
     reserve = len(str(m.footer(ctx, "x" * 120))) + 200
     budget = limit - reserve - len(parts[0])
     cut: list[str] = []
@@ -154,14 +171,14 @@ def render_markdown(
     for title, items in (("Destroyed", summary.destroys), ("Replaced", summary.replaces)):
         if not items:
             continue
-        shown, more, text = _fit_list(m, title, items, budget // 2)
+        _shown, more, text = _fit_list(m, title, items, budget // 2)
         parts.append(text)
         budget -= len(text)
         if more:
             cut.append(f"{more} of {len(items)} {title.lower()} addresses left out")
 
     outs = output_entries(plan)
-    outputs_text = str(m.outputs(outs)) if outs else ""
+    outputs_text = sc.scrub(str(m.outputs(outs))) if outs else ""
     budget -= len(outputs_text)
 
     blocks_total = 0
@@ -171,7 +188,7 @@ def render_markdown(
         blocks_total += 1
         if budget <= 0:
             continue
-        block = str(m.resource_block(entry))
+        block = sc.scrub(str(m.resource_block(entry.with_details())))
         if len(block) > budget:
             budget = 0
             continue
@@ -204,7 +221,10 @@ def _fit_list(m: Any, title: str, items: list[str], budget: int) -> tuple[int, i
     return shown, len(items) - shown, str(m.address_list(title, items[:shown], len(items) - shown))
 
 
-def render_text(plan: PlanView, summary: Summary, protection: Protection) -> str:
+def render_text(
+    plan: PlanView, summary: Summary, protection: Protection, detail_lines: int = 2_000
+) -> str:
+    """Plain text: every change on a line, attribute details until ``detail_lines`` are used."""
     lines = [summary.plan_line()]
     extras = []
     if summary.replace:
@@ -227,17 +247,33 @@ def render_text(plan: PlanView, summary: Summary, protection: Protection) -> str
             f"(apply needs --confirm-destroy {len(summary.protected)}):"
         )
         lines.extend(f"  ! {a}" for a in summary.protected)
+    budget = detail_lines
+    without_details = 0
     for entry in entries(plan, protection):
-        lines.append(f"{entry.symbol or '='} {entry.address} {entry.verb}"
-                     + (f" ({entry.reason})" if entry.reason else ""))
+        lines.append(
+            f"{entry.symbol or '='} {entry.address} {entry.verb}"
+            + (f" ({entry.reason})" if entry.reason else "")
+        )
+        if budget <= 0:
+            without_details += 1
+            continue
+        entry.with_details()
         lines.extend(_text_attrs(entry.attrs))
+        budget -= len(entry.attrs)
         if entry.hidden:
             lines.append(f"      … {entry.hidden} more attributes")
     for o in output_entries(plan):
-        lines.append(f"output {o.name}: {o.verb}" + (f" -> {o.value}" if o.value is not None else ""))
+        lines.append(
+            f"output {o.name}: {o.verb}" + (f" -> {o.value}" if o.value is not None else "")
+        )
+    if without_details:
+        lines.append(
+            f"(attribute details of the last {without_details} changes left out; "
+            "see `terraform show` or --format md)"
+        )
     if summary.sensitive_redacted:
         lines.append(f"{summary.sensitive_redacted} sensitive value(s) redacted.")
-    return "\n".join(lines) + "\n"
+    return Scrubber.for_plan(plan).scrub("\n".join(lines) + "\n")
 
 
 def _text_attrs(attrs: Iterable[AttrChange]) -> Iterator[str]:

@@ -9,12 +9,13 @@ its action is no-op; a forget is counted on its own and never as a destroy.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from runners.config import Protection
 from runners.terraform.planview import PlanView, ResourceChange
+from runners.terraform.protection import Protection
 from runners.terraform.redact import count_sensitive
 
 _PLAN_LINE = re.compile(
@@ -47,14 +48,21 @@ class Summary:
     @property
     def has_changes(self) -> bool:
         return bool(
-            self.add or self.change or self.destroy or self.import_ or self.forget
-            or self.move or self.outputs_changed
+            self.add
+            or self.change
+            or self.destroy
+            or self.import_
+            or self.forget
+            or self.move
+            or self.outputs_changed
         )
 
     def plan_line(self) -> str:
         """The counts as Terraform prints them."""
         prefix = f"{self.import_} to import, " if self.import_ else ""
-        line = f"Plan: {prefix}{self.add} to add, {self.change} to change, {self.destroy} to destroy."
+        line = (
+            f"Plan: {prefix}{self.add} to add, {self.change} to change, {self.destroy} to destroy."
+        )
         return line
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,9 +78,20 @@ class Summary:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
+@functools.cache
+def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled regex for a list of fnmatch globs (checked once per resource change)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
 def is_protected(rc: ResourceChange, protection: Protection) -> bool:
-    return any(fnmatch.fnmatchcase(rc.type, pat) for pat in protection.types) or any(
-        fnmatch.fnmatchcase(rc.address, pat) for pat in protection.addresses
+    by_type = _matcher(protection.types)
+    by_address = _matcher(protection.addresses)
+    return bool(
+        (by_type is not None and by_type.match(rc.type))
+        or (by_address is not None and by_address.match(rc.address))
     )
 
 

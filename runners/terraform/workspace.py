@@ -12,9 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runners.config import BackendConfig
-from runners.terraform.engine import Result, Terraform, build_args
+from runners.terraform.engine import Gate, Result, Terraform, build_args
 
 LOCK_FILE = ".terraform.lock.hcl"
+
+# Lines where Terraform's plan output turns from progress to the rendered diff.
+_DIFF_STARTS = (
+    b"Objects have changed outside of Terraform",
+    b"Terraform used the selected providers to generate",
+    b"Terraform will perform the following actions",
+    b"Terraform planned the following actions",
+    b"Changes to Outputs:",
+)
+_DIFF_NOTICE = (
+    b"\n(runners: the planned changes are printed below once sensitive values are scrubbed)\n"
+)
 
 
 @dataclass
@@ -63,6 +75,7 @@ class Workspace:
                 },
             ),
             ok_codes=(0, 2),
+            gate=Gate(_DIFF_STARTS, _DIFF_NOTICE),
         )
         return result.returncode == 2
 
@@ -70,15 +83,51 @@ class Workspace:
         """``show -json`` and plain ``show`` of one saved plan, run side by side."""
         with ThreadPoolExecutor(max_workers=2) as pool:
             as_json = pool.submit(
-                self._run, build_args(["show"], {"json": True}, [str(planfile)]),
-                stdout_file=json_dest, stream=False,
+                self._run,
+                build_args(["show"], {"json": True}, [str(planfile)]),
+                stdout_file=json_dest,
+                stream=False,
             )
             as_text = pool.submit(
-                self._run, build_args(["show"], {"no_color": True}, [str(planfile)]),
-                stdout_file=text_dest, stream=False,
+                self._run,
+                build_args(["show"], {"no_color": True}, [str(planfile)]),
+                stdout_file=text_dest,
+                stream=False,
             )
             as_json.result()
             as_text.result()
+
+    def local_module_dirs(self) -> list[Path]:
+        """The stack's folder and every local module it uses, as ``init`` resolved them.
+
+        Read from the ``modules.json`` that init writes, so planning needs no second
+        parse of the configuration. Remote modules are left out: git does not hold them.
+        """
+        import json
+
+        found = [self.dir.resolve()]
+        try:
+            data = json.loads((self.data_dir / "modules" / "modules.json").read_text())
+        except FileNotFoundError:
+            return found  # no module calls at all
+        for mod in data.get("Modules") or ():
+            source, folder = str(mod.get("Source") or ""), mod.get("Dir")
+            if folder and source.startswith(("./", "../")):
+                path = (self.dir / folder).resolve()
+                if path not in found:
+                    found.append(path)
+        return found
+
+    def version(self) -> str:
+        """The Terraform version as the plan JSON records it (e.g. 1.15.5)."""
+        import json
+
+        out = self._run(["version", "-json"], stream=False).stdout
+        try:
+            return str(json.loads(out)["terraform_version"])
+        except (ValueError, KeyError, TypeError):
+            first = out.split()
+            return first[1].lstrip("v") if len(first) > 1 else "unknown"
 
     def apply(self, planfile: Path) -> Result:
         return self._run(

@@ -38,12 +38,19 @@ module "server" {
   size        = each.value
 }
 
+variable "db_engine_version" {
+  description = "Major PostgreSQL version; changing it replaces the database."
+  type        = string
+  default     = "16"
+}
+
 resource "terraform_data" "database" {
   input = {
     engine   = "postgres"
-    version  = "16"
+    version  = var.db_engine_version
     password = var.db_password
   }
+  triggers_replace = [var.db_engine_version]
 }
 
 resource "terraform_data" "dns" {

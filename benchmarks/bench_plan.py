@@ -1,0 +1,263 @@
+"""Issue 2's speed targets, measured side by side with their baselines.
+
+- ``runners summarize`` on a plan JSON with 10,000 resource changes (made by
+  the embedded Terraform): wall time within 1.5x of ``json.load`` alone on the
+  same file, peak memory within 2x. Both run as fresh processes, so both pay
+  for an interpreter; peak memory is each child's max RSS.
+- ``runners plan`` on the demo stack against the embedded AWS: within 1.2x of
+  running the same ``terraform init``, ``plan -out`` and ``show -json`` by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from benchmarks.common import CACHE, Row
+
+ROOT = Path(__file__).parent.parent
+TF = [sys.executable, "-m", "runners.terraform.embedded"]
+RUNS = 5
+
+
+def _child(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 2):
+        raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(argv)}")
+    return elapsed, usage.ru_maxrss
+
+
+def _median(samples: list[tuple[float, int]]) -> tuple[float, float]:
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+
+
+def big_plan(n: int = 10_000) -> Path:
+    """A real plan JSON with n resource changes (creates), made by the embedded Terraform.
+
+    Creates rather than updates: applying 10,000 resources first takes far
+    longer than the benchmark itself, and a create carries the full set of
+    attribute values, which is the larger document to read.
+    """
+    target = CACHE / f"plan-{n}.json"
+    if target.exists():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-plan-", dir=CACHE))
+    env = {**os.environ, "TF_IN_AUTOMATION": "1"}
+    body = textwrap.dedent("""\
+        variable "generation" {{
+          type = number
+        }}
+        resource "terraform_data" "r" {{
+          count = {n}
+          input = {{
+            name       = "server-${{count.index}}"
+            generation = var.generation
+            size       = count.index % 3 == 0 ? "large" : "small"
+            tags       = {{ team = "ops", index = tostring(count.index) }}
+          }}
+        }}
+        """).format(n=n)
+    (work / "main.tf").write_text(body)
+    print(
+        f"   generating a {n}-resource plan with the embedded Terraform (once; cached)", flush=True
+    )
+    subprocess.run(
+        [*TF, "init", "-input=false"], cwd=work, env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [*TF, "plan", "-input=false", "-var=generation=2", "-out=tfplan"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    with open(target, "wb") as fh:
+        subprocess.run([*TF, "show", "-json", "tfplan"], cwd=work, env=env, check=True, stdout=fh)
+    shutil.rmtree(work)
+    return target
+
+
+def bench_summarize() -> list[Row]:
+    path = big_plan()
+    size_mb = path.stat().st_size / 1e6
+    baseline = [
+        _child([sys.executable, "-c", f"import json; json.load(open({str(path)!r}, 'rb'))"])
+        for _ in range(RUNS)
+    ]
+    rows = []
+    for fmt in ("json", "text"):
+        ours = [
+            _child([sys.executable, "-m", "runners", "summarize", str(path), "--format", fmt])
+            for _ in range(RUNS)
+        ]
+        (t_ours, m_ours), (t_base, m_base) = _median(ours), _median(baseline)
+        rows.append(
+            Row(
+                "summarize 10k",
+                f"time, --format {fmt} ({size_mb:.0f} MB)",
+                t_ours,
+                t_base,
+                "s",
+                "<= 1.5x json.load",
+                t_ours <= 1.5 * t_base,
+            )
+        )
+        rows.append(
+            Row(
+                "summarize 10k",
+                f"peak RSS, --format {fmt}",
+                m_ours / 1024,
+                m_base / 1024,
+                "MiB",
+                "<= 2x json.load",
+                m_ours <= 2 * m_base,
+            )
+        )
+    return rows
+
+
+def bench_plan() -> list[Row]:
+    from runners.aws.embedded import EmbeddedAWS
+
+    work = Path(tempfile.mkdtemp(prefix="bench-demo-", dir=CACHE))
+    aws = EmbeddedAWS(log_path=work / "moto.log").start()
+    try:
+        os.environ.update(aws.environ())
+        env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        env.pop("TF_CLI_CONFIG_FILE", None)
+        import boto3
+
+        boto3.client("s3", endpoint_url=aws.endpoint, region_name="eu-west-1").create_bucket(
+            Bucket="bench-state", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        repo = work / "repo"
+        for rel in ("terraform/stacks/demo", "terraform/modules/demo-service"):
+            shutil.copytree(ROOT / rel, repo / rel)
+        backend = {
+            "bucket": "bench-state",
+            "key": "demo.tfstate",
+            "region": "eu-west-1",
+            "use_lockfile": "true",
+            "use_path_style": "true",
+            "skip_credentials_validation": "true",
+            "skip_requesting_account_id": "true",
+        }
+        (repo / "runners.toml").write_text(
+            textwrap.dedent("""\
+            [runners]
+            terraform = "embedded"
+            [environments.production]
+            branch = "production"
+            region = "eu-west-1"
+            [environments.production.backend]
+            """)
+            + "".join(
+                f'{k} = "{v}"\n' if k in ("bucket", "key", "region") else f"{k} = {v}\n"
+                for k, v in backend.items()
+            )
+            + textwrap.dedent("""\
+            [stacks.demo]
+            dir = "terraform/stacks/demo"
+            [stacks.demo.var_files]
+            production = ["production.tfvars"]
+            """)
+        )
+        (repo / ".gitignore").write_text(".runners/\n.terraform/\n")
+        git = {
+            "GIT_AUTHOR_NAME": "b",
+            "GIT_AUTHOR_EMAIL": "b@x",
+            "GIT_COMMITTER_NAME": "b",
+            "GIT_COMMITTER_EMAIL": "b@x",
+        }
+        for cmd in (["init", "-q", "-b", "production"], ["add", "-A"], ["commit", "-qm", "bench"]):
+            subprocess.run(["git", *cmd], cwd=repo, check=True, env={**env, **git})
+        stack = repo / "terraform/stacks/demo"
+        by_hand_data = work / "by-hand-data"
+
+        def by_hand() -> list[str]:
+            flags = [f"-backend-config={k}={v}" for k, v in backend.items()]
+            data = {**env, "TF_DATA_DIR": str(by_hand_data)}
+            t0 = time.perf_counter()
+            for argv in (
+                [*TF, "init", "-input=false", "-reconfigure", *flags],
+                [
+                    *TF,
+                    "plan",
+                    "-input=false",
+                    "-var-file=production.tfvars",
+                    f"-out={work / 'tfplan'}",
+                ],
+            ):
+                subprocess.run(
+                    argv,
+                    cwd=stack,
+                    env=data,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            with open(work / "plan.json", "wb") as fh:
+                subprocess.run(
+                    [*TF, "show", "-json", str(work / "tfplan")],
+                    cwd=stack,
+                    env=data,
+                    check=True,
+                    stdout=fh,
+                )
+            return [str(time.perf_counter() - t0)]
+
+        runners_argv = [
+            sys.executable,
+            "-m",
+            "runners",
+            "plan",
+            "--stack",
+            "demo",
+            "--env",
+            "production",
+            "--out",
+            str(work / "out"),
+            "--no-color",
+        ]
+        by_hand()  # warm both paths once (page cache, plugin cache)
+        _child(runners_argv, env=env, cwd=repo)
+        hand, ours = [], []
+        for _ in range(RUNS):
+            hand.append(float(by_hand()[0]))
+            ours.append(_child(runners_argv, env=env, cwd=repo)[0])
+        t_hand, t_ours = statistics.median(hand), statistics.median(ours)
+        return [
+            Row(
+                "plan demo stack",
+                "init + plan -out + show -json",
+                t_ours,
+                t_hand,
+                "s",
+                "<= 1.2x by hand",
+                t_ours <= 1.2 * t_hand,
+            )
+        ]
+    finally:
+        aws.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> list[Row]:
+    return [*bench_summarize(), *bench_plan()]

@@ -1,0 +1,1 @@
+"""The audit ledger: one immutable record per plan, apply and refusal."""

@@ -1,0 +1,190 @@
+"""Append-only storage for audit records: one S3 object each, plus a local JSONL file.
+
+In S3 each record is its own object, written with ``If-None-Match: *`` so it
+can never be overwritten (and the prefix is ready for S3 Object Lock). The
+local JSONL file gets the same record appended with one ``write`` on an
+``O_APPEND`` descriptor. A record that cannot reach S3 is still in the local
+file and is uploaded by the next run that can.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from runners import log
+from runners.audit.record import AuditRecord
+from runners.config import Config, Environment, Stack
+from runners.stores import s3_client, state_bucket
+
+AWS_OPERATIONS: dict[str, frozenset[str]] = {
+    "s3": frozenset({"PutObject", "GetObject", "ListObjectsV2"})
+}
+
+
+class LocalLedger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, record: AuditRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(record.to_dict(), sort_keys=True) + "\n").encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def records(self) -> Iterator[AuditRecord]:
+        try:
+            fh = open(self.path, encoding="utf-8")  # noqa: SIM115
+        except FileNotFoundError:
+            return
+        with fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield AuditRecord.from_dict(json.loads(line))
+                except (ValueError, TypeError):
+                    log.warn(f"{self.path}:{number}: not an audit record; skipped")
+
+
+class S3Ledger:
+    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+        self.client, self.bucket, self.prefix = client, bucket, prefix.rstrip("/") + "/audit/"
+
+    def key(self, record: AuditRecord) -> str:
+        day = record.started_at[:10].replace("-", "/")
+        return f"{self.prefix}{day}/{record.stack}/{record.environment}/{record.id}.json"
+
+    def append(self, record: AuditRecord) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(record),
+                IfNoneMatch="*",
+                Body=json.dumps(record.to_dict(), sort_keys=True).encode("utf-8"),
+                ContentType="application/json",
+            )
+        except ClientError as exc:
+            # Already there: a retry of an upload that had succeeded. Records never change.
+            if exc.response["Error"]["Code"] not in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+            ):
+                raise
+
+    def keys(self, since: dt.date | None = None) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if since is not None and _key_day(key, self.prefix) < since:
+                    continue
+                yield key
+
+    def records(self, since: dt.date | None = None) -> Iterator[AuditRecord]:
+        for key in self.keys(since):
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            try:
+                yield AuditRecord.from_dict(json.loads(body))
+            except (ValueError, TypeError):
+                log.warn(f"s3://{self.bucket}/{key}: not an audit record; skipped")
+
+
+def _key_day(key: str, prefix: str) -> dt.date:
+    parts = key[len(prefix) :].split("/")
+    try:
+        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except (IndexError, ValueError):
+        return dt.date.max
+
+
+class Ledger:
+    """Both stores together; losing S3 never loses a record.
+
+    A record S3 refuses goes to a pending file beside the local ledger and is
+    uploaded by the next append that reaches S3.
+    """
+
+    def __init__(self, local: LocalLedger | None, remote: S3Ledger | None) -> None:
+        self.local, self.remote = local, remote
+        self.pending = LocalLedger(local.path.with_suffix(".pending.jsonl")) if local else None
+
+    def append(self, record: AuditRecord) -> list[str]:
+        """Write the record everywhere it can go; return what failed, one line each."""
+        problems = []
+        if self.local is not None:
+            try:
+                self.local.append(record)
+            except OSError as exc:
+                problems.append(f"local ledger {self.local.path}: {exc.strerror}")
+        if self.remote is not None:
+            try:
+                self.remote.append(record)
+                self._flush_pending()
+            except Exception as exc:  # reported below; the pending file keeps the record
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+                problems.append(
+                    f"s3://{self.remote.bucket}/{self.remote.prefix} ({code}); kept for the next run"
+                )
+                if self.pending is not None:
+                    with contextlib.suppress(OSError):
+                        self.pending.append(record)
+        for line in problems:
+            log.warn(f"audit record {record.id} not written to {line}")
+        return problems
+
+    def _flush_pending(self) -> None:
+        if self.pending is None or self.remote is None or not self.pending.path.exists():
+            return
+        for record in self.pending.records():
+            self.remote.append(record)  # idempotent: an existing object is left as it is
+        self.pending.path.unlink()
+
+    def records(self, since: dt.date | None = None) -> list[AuditRecord]:
+        seen: dict[str, AuditRecord] = {}
+        sources: list[Iterable[AuditRecord]] = []
+        if self.remote is not None:
+            sources.append(self.remote.records(since))
+        if self.local is not None:
+            sources.append(self.local.records())
+        for source in sources:
+            for record in source:
+                seen.setdefault(record.id, record)
+        return sorted(seen.values(), key=lambda r: (r.started_at, r.id), reverse=True)
+
+
+def open_ledger(cfg: Config, stack: Stack | None, env: Environment) -> Ledger:
+    """The ledger for one environment: its state bucket (when it has one) and the local file."""
+    bucket = state_bucket(cfg, stack, env)
+    remote = S3Ledger(s3_client(bucket.region), bucket.bucket, bucket.prefix) if bucket else None
+    return Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, remote)
+
+
+def all_records(cfg: Config, since: dt.date | None = None) -> list[AuditRecord]:
+    """Every record from every environment's bucket and the local file, newest first."""
+    seen: dict[str, AuditRecord] = {}
+    buckets = {}
+    for env in cfg.environments.values():
+        for stack in [None, *cfg.stacks.values()]:
+            b = state_bucket(cfg, stack, env)
+            if b is not None:
+                buckets[(b.bucket, b.prefix)] = b
+    ledgers = [
+        Ledger(None, S3Ledger(s3_client(b.region), b.bucket, b.prefix)) for b in buckets.values()
+    ]
+    ledgers.append(Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, None))
+    for ledger in ledgers:
+        for record in ledger.records(since):
+            seen.setdefault(record.id, record)
+    return sorted(seen.values(), key=lambda r: (r.started_at, r.id), reverse=True)

@@ -1,0 +1,76 @@
+"""An audit record: who did what to which stack, from which plan, with what result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from runners import __version__
+
+SUMMARY_KEYS = ("add", "change", "destroy", "replace", "import", "forget", "drift")
+
+
+def now() -> str:
+    # Milliseconds: a refusal and the apply that follows it can start in the same second.
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def new_id(started: str) -> str:
+    """Sortable by time, unique across hosts: 20261126T160431.123Z-3f2a9c1b."""
+    stamp = started.replace("-", "").replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
+    return f"{stamp}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class AuditRecord:
+    kind: str  # plan | apply | drift
+    result: str  # planned | no-changes | applied | failed | refused | locked | interrupted | drifted | in-sync
+    stack: str
+    environment: str
+    started_at: str
+    finished_at: str = ""
+    id: str = ""
+    triggered_by: str | None = None
+    approved_by: str | None = None
+    build_cause: str | None = None
+    build_url: str | None = None
+    merge_request: dict[str, Any] = field(default_factory=dict)
+    commit: str | None = None
+    branch: str | None = None
+    plan_sha256: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    notifications_failed: list[str] = field(default_factory=list)
+    host: str = field(default_factory=socket.gethostname)
+    runners_version: str = __version__
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = new_id(self.started_at)
+
+    def finish(self, result: str, reason: str | None = None) -> AuditRecord:
+        """Close the record; a note made on the way (a lock not released) is kept after the reason."""
+        self.result = result
+        notes = [r for r in (reason, self.reason) if r]
+        self.reason = "; ".join(notes) or None
+        self.finished_at = now()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditRecord:
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def summary_counts(summary: dict[str, Any]) -> dict[str, Any]:
+    """Only counts and addresses: a summary never carries values, sensitive or not."""
+    out: dict[str, Any] = {k: int(summary.get(k, 0) or 0) for k in SUMMARY_KEYS}
+    out["protected"] = list(summary.get("protected") or [])
+    out["has_changes"] = bool(summary.get("has_changes"))
+    return out

@@ -1,0 +1,255 @@
+"""``make demo``: the main job, end to end, on the embedded defaults.
+
+It starts the embedded AWS (a moto server on 127.0.0.1), makes a client
+repository with the demo stack, walks a merge request through plan and
+review, and prints where everything is. Every step is the real ``runners``
+CLI, printed as a command line you can run again by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import boto3
+import jinja2
+
+from runners.aws.embedded import EmbeddedAWS
+
+SOURCE = Path(__file__).resolve().parent.parent
+OUTPUT = Path(os.environ.get("RUNNERS_DEMO_DIR", SOURCE / "demo-output")).resolve()
+REGION, BACKUP_REGION, BUCKET = "eu-west-1", "eu-central-1", "demo-client-tfstate"
+
+
+class Demo:
+    def __init__(self, aws: EmbeddedAWS, out: Path) -> None:
+        self.aws = aws
+        self.out = out
+        self.repo = out / "client-repo"
+        self.env = {**os.environ, **aws.environ(), "PYTHONUNBUFFERED": "1"}
+        for var in (
+            "AWS_PROFILE",
+            "RUNNERS_CONFIG",
+            "RUNNERS_TERRAFORM",
+            "CHANGE_ID",
+            "CHANGE_TARGET",
+        ):
+            self.env.pop(var, None)
+
+    # -- helpers ---------------------------------------------------------
+    def say(self, text: str) -> None:
+        print(f"\n\033[1m## {text}\033[0m", flush=True)
+
+    def git(self, *args: str, author: str = "Olivia Ops <olivia@example.com>") -> str:
+        name, email = author.rstrip(">").split(" <")
+        env = {
+            **self.env,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        done = subprocess.run(
+            ["git", *args], cwd=self.repo, env=env, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    def runners(self, *args: str, expect: tuple[int, ...] = (0,), quiet: bool = False) -> int:
+        print(f"$ runners {shlex.join(args)}", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "runners", *args],
+            check=False,
+            cwd=self.repo,
+            env=self.env,
+            stdout=subprocess.DEVNULL if quiet else None,
+        )
+        print(f"(exit {done.returncode})", flush=True)
+        if done.returncode not in expect:
+            raise SystemExit(
+                f"demo: 'runners {args[0]}' exited {done.returncode}, expected {expect}"
+            )
+        return done.returncode
+
+    # -- steps -----------------------------------------------------------
+    def make_client_repo(self) -> None:
+        self.say(f"A client repository in {self.repo}, state in s3://{BUCKET} on the embedded AWS")
+        boto3.client("s3", region_name=REGION).create_bucket(
+            Bucket=BUCKET,
+            CreateBucketConfiguration={"LocationConstraint": REGION},  # type: ignore[typeddict-item]
+        )
+        self.repo.mkdir(parents=True)
+        for rel in ("terraform/stacks/demo", "terraform/modules/demo-service"):
+            shutil.copytree(
+                SOURCE / rel, self.repo / rel, ignore=shutil.ignore_patterns(".terraform*")
+            )
+        template = jinja2.Environment(
+            loader=jinja2.PackageLoader("runners", "templates"),
+            keep_trailing_newline=True,
+            autoescape=False,  # noqa: S701  # renders TOML, not HTML
+        ).get_template("demo/runners.toml.j2")
+        (self.repo / "runners.toml").write_text(
+            template.render(
+                endpoint=self.aws.endpoint,
+                region=REGION,
+                backup_region=BACKUP_REGION,
+                bucket=BUCKET,
+            )
+        )
+        (self.repo / ".gitignore").write_text(".runners/\n.terraform/\n")
+        self.git("init", "-q", "-b", "production")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", "Initial layout: two web servers and a database")
+        self.git("branch", "development")
+        print(self.git("log", "--oneline", "--all"))
+
+    def bootstrap_production(self) -> None:
+        self.say("Production today: the initial layout, planned and applied by hand after review")
+        out = self.out / "plans" / "initial"
+        self.runners(
+            "plan", "--stack", "demo", "--env", "production", "--out", str(out), quiet=True
+        )
+        self.apply(out, "--approved-by", "alice", quiet=True)
+
+    def merge_request(self) -> Path:
+        branch = "feature/bigger-web"
+        self.say(f"Dana opens a merge request: {branch} -> production")
+        self.git(
+            "checkout", "-q", "-b", branch, "production", author="Dana Developer <dana@example.com>"
+        )
+        tfvars = self.repo / "terraform/stacks/demo/production.tfvars"
+        tfvars.write_text(
+            tfvars.read_text()
+            + textwrap.dedent("""
+            servers = {
+              web-1 = "small"
+              web-2 = "large"
+              web-3 = "large"
+            }
+            db_engine_version = "17"
+            """)
+        )
+        self.git("add", "-A")
+        self.git(
+            "commit",
+            "-q",
+            "-m",
+            "Grow the web tier; upgrade PostgreSQL to 17",
+            author="Dana Developer <dana@example.com>",
+        )
+        print(self.git("show", "--stat", "--oneline", "HEAD"))
+        self.runners("affected", "--base", "production", "--head", branch)
+        out = self.out / "plans" / "mr-1"
+        self.say("Jenkins plans every stack the merge request touches (read-only credential)")
+        self.runners(
+            "plan",
+            "--affected",
+            "--base",
+            "production",
+            "--head",
+            branch,
+            "--out",
+            str(out),
+            "--mr",
+            "1",
+            "--source",
+            branch,
+            "--target",
+            "production",
+            "--detailed-exitcode",
+            expect=(0, 2),
+        )
+        return out
+
+    def apply(
+        self, plan_dir: Path, *extra: str, expect: tuple[int, ...] = (0,), quiet: bool = False
+    ) -> None:
+        """The production build's apply step, as a person started it."""
+        self.runners(
+            "apply",
+            "--stack",
+            "demo",
+            "--env",
+            "production",
+            "--plan-dir",
+            str(plan_dir),
+            "--build-cause",
+            "hudson.model.Cause$UserIdCause",
+            "--triggered-by",
+            "olivia",
+            *extra,
+            expect=expect,
+            quiet=quiet,
+        )
+
+    def merge_and_apply(self, out: Path) -> None:
+        plan_dir = out / "demo"
+        self.say("The merge request is merged; the production build is started by hand")
+        self.git("checkout", "-q", "production")
+        self.git("merge", "-q", "--no-ff", "-m", "Merge feature/bigger-web", "feature/bigger-web")
+        print(self.git("log", "--oneline", "-3"))
+
+        self.say("Refused: someone altered the reviewed plan file")
+        tampered = self.out / "plans" / "tampered"
+        shutil.copytree(plan_dir, tampered)
+        with open(tampered / "tfplan", "ab") as fh:
+            fh.write(b"\0")
+        self.apply(tampered, "--approved-by", "alice", "--confirm-destroy", "1", expect=(3,))
+
+        self.say("Refused: Dana may not approve her own change")
+        self.apply(plan_dir, "--approved-by", "dana", expect=(3,))
+
+        self.say("Refused: the plan replaces the database, and nobody confirmed it")
+        self.apply(plan_dir, "--approved-by", "alice", expect=(3,))
+
+        self.say(
+            "Alice approves, confirming the one protected replacement: the reviewed plan is applied"
+        )
+        self.apply(plan_dir, "--approved-by", "alice", "--confirm-destroy", "1")
+
+        self.say(f"The audit ledger (s3://{BUCKET}/runners/audit/ and .runners/audit.jsonl)")
+        self.runners("audit")
+
+    def show_report(self, out: Path) -> None:
+        report = out / "report.md"
+        self.say(f"What the reviewers read: {report}")
+        print(report.read_text())
+        print(
+            f"Artifacts for the apply that follows: {sorted(p.name for p in (out / 'demo').iterdir())}"
+        )
+
+
+def main() -> int:
+    if not (SOURCE / "terraform" / "stacks" / "demo").is_dir():
+        print(
+            "demo: run it from a source checkout (terraform/stacks/demo is missing)",
+            file=sys.stderr,
+        )
+        return 2
+    if OUTPUT.exists():
+        shutil.rmtree(OUTPUT)
+    OUTPUT.mkdir(parents=True)
+    aws = EmbeddedAWS(region=REGION, log_path=OUTPUT / "moto.log")
+    print("Starting the embedded AWS (moto server) ... ", end="", flush=True)
+    aws.start()
+    print(aws.endpoint)
+    try:
+        os.environ.update(aws.environ())
+        demo = Demo(aws, OUTPUT)
+        demo.make_client_repo()
+        demo.bootstrap_production()
+        out = demo.merge_request()
+        demo.show_report(out)
+        demo.merge_and_apply(out)
+    finally:
+        aws.stop()
+    print(f"\nDone. Everything the demo made is under {OUTPUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Where the runner keeps its own records: the state bucket when there is one, else local files.
+
+Locks and audit records live beside the Terraform state they protect and
+describe: under ``runners/`` in the environment's state bucket. Stacks on a
+local backend (tests, rehearsals) get the same behaviour from files under
+``.runners/`` in the repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from runners.config import Config, Environment, Stack
+
+PREFIX = "runners"
+
+
+@dataclass(frozen=True)
+class StateBucket:
+    bucket: str
+    region: str
+    prefix: str = PREFIX
+
+
+def state_bucket(cfg: Config, stack: Stack | None, env: Environment) -> StateBucket | None:
+    """The S3 bucket of this environment's state (for one stack, or the environment's default)."""
+    backend = cfg.backend_for(stack, env) if stack is not None else dict(env.backend)
+    bucket = backend.get("bucket")
+    if not isinstance(bucket, str) or not bucket:
+        return None
+    region = backend.get("region")
+    return StateBucket(bucket, region if isinstance(region, str) and region else env.region)
+
+
+def s3_client(region: str) -> Any:
+    """An S3 client from the standard boto3 configuration (credentials, AWS_ENDPOINT_URL, profile)."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.session.Session().client(
+        "s3", region_name=region, config=BotoConfig(retries={"mode": "standard", "max_attempts": 5})
+    )
