@@ -63,9 +63,7 @@ COMMANDS: dict[str, Registered] = {
         "remove a stale runner lock (after checking nothing is running)",
     ),
     "backup": Registered(
-        "runners.commands.backup",
-        "BackupCommand",
-        "snapshot the resources a backup policy selects",
+        "runners.commands.backup", "BackupCommand", "snapshot the resources a backup policy selects"
     ),
     "ship": Registered(
         "runners.commands.ship",

@@ -35,6 +35,10 @@ def test_demo_runs_backup_ship_prune_and_report(
         '[environments.production]\nbranch = "production"\nregion = "eu-west-1"\n\n'
         '[stacks.app]\ndir = "."\n\n' + demo_policy_block()
     )
+    kms = boto3.client("kms", region_name=BACKUP)  # as if the main demo had made the key already
+    kms.create_alias(
+        AliasName="alias/runners-backup", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"]
+    )
     assert run_demo(aws, config) == 0
     out = capsys.readouterr().out
     for step in (

@@ -186,8 +186,8 @@ def plan(run: Run, inv: Inventory, dest_inv: Inventory) -> ShipPlan:
         if verb == "copy":
             shipping.jobs.append(CopyJob(engine, src, dest, keys.get(src.place.account)))
             _report_failed_copies(run, src, copies[_key(src)])
-        elif reason.startswith("copied") and T.COPIED_TO not in src.tags:
-            shipping.to_link.append((engine, src))
+        elif _live(copies[_key(src)]) and T.COPIED_TO not in src.tags:
+            shipping.to_link.append((engine, src))  # copied, but the source tag was lost
         run.emit(PlanLine(verb, src.kind, src.id, src.place, reason))
     return shipping
 
@@ -197,7 +197,7 @@ def _held(
 ) -> tuple[Verb, str] | None:
     """Why a source is not copied now, or None when it is."""
     dest = run.dest(src.place.account)
-    live = [c for c in copies if c.state in ("pending", "completed")]
+    live = _live(copies)
     if live:
         return "skip", "copied: " + ", ".join(f"{c.id} ({c.state}) in {dest}" for c in live)
     if (src.kind, dest) not in dest_inv.listed:
@@ -217,6 +217,10 @@ def _report_failed_copies(run: Run, src: Snapshot, copies: list[Snapshot]) -> No
             run.failures.append(
                 Failure(what, "CopySnapshot", "CopyFailed", "ended in state error; copying again")
             )
+
+
+def _live(copies: list[Snapshot]) -> list[Snapshot]:
+    return [c for c in copies if c.state in ("pending", "completed")]
 
 
 def _copy_reason(src: Snapshot, dest: Place, copies: list[Snapshot]) -> str:

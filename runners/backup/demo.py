@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.exceptions import ClientError
 
 from runners import cli
 from runners import config as config_mod
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
     "ec2": frozenset({"CreateVolume", "RunInstances", "AttachVolume"}),
     "rds": frozenset({"CreateDBInstance"}),
-    "kms": frozenset({"CreateKey", "CreateAlias"}),
+    "kms": frozenset({"DescribeKey", "CreateKey", "CreateAlias"}),
 }
 
 
@@ -54,8 +55,13 @@ def seed(policy: Policy, region: str) -> None:
         for k, v in policy.selection.tags.items()
     ]
     kms = boto3.client("kms", region_name=policy.backup_region)
-    key = kms.create_key(Description="runners demo backup key")["KeyMetadata"]["KeyId"]
-    kms.create_alias(AliasName=policy.kms_key_alias, TargetKeyId=key)
+    try:
+        kms.describe_key(KeyId=policy.kms_key_alias)  # the demo may have made it already
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NotFoundException":
+            raise
+        key = kms.create_key(Description="runners demo backup key")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=policy.kms_key_alias, TargetKeyId=key)
     ec2 = boto3.client("ec2", region_name=region)
     zone = f"{region}a"
     for index, encrypted in enumerate((False, False, True), 1):

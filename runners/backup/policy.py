@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from runners.backup.engines import KINDS
-from runners.backup.selection import ANY_VALUE, Selection
+from runners.backup.selection import ANY_VALUE, KINDS, Selection
 from runners.confread import Table
 from runners.errors import UsageError
 
@@ -128,7 +127,7 @@ def _policy(name: str, t: Table, parent: Table) -> Policy:
         raise t.fail(
             "backup_region", "must not be one of select.regions, or losing one region loses both"
         )
-    alias = str(t.req_str("kms_key_alias"))  # str(): confread.Table shadows str for mypy
+    alias = t.req_str("kms_key_alias")
     if not alias.startswith("alias/") or len(alias) <= len("alias/"):
         raise t.fail(
             "kms_key_alias", f"expected a KMS alias such as alias/runners-backup, got {alias!r}"

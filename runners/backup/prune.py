@@ -52,7 +52,7 @@ class PruneResult:
     deleted: int = 0
 
 
-def guard(snap: Snapshot, facts: Facts) -> str | None:  # one return per rail
+def guard(snap: Snapshot, facts: Facts) -> str | None:
     """Why this snapshot may never be deleted, whatever its age; None when it may."""
     tags = snap.tags
     if tags.get(T.MANAGED_BY) != T.MANAGED_BY_VALUE:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 ANY_VALUE = "*"
 
+# The kinds a policy may name. This module stays light (config loading imports it, and
+# must not pull in botocore); a meta-test holds it equal to the engine registry.
+KINDS: tuple[str, ...] = ("ebs-volume", "ec2-instance", "rds-instance", "aurora-cluster")
+
 
 @dataclass(frozen=True)
 class Selection:

@@ -15,6 +15,5 @@ from runners.backup.engines.rds_instance import RdsInstance
 ENGINES: dict[str, type[Engine]] = {
     cls.kind: cls for cls in (EbsVolume, Ec2Instance, RdsInstance, AuroraCluster)
 }
-KINDS: tuple[str, ...] = tuple(ENGINES)
 
-__all__ = ["ENGINES", "KINDS", "Clients", "Engine"]
+__all__ = ["ENGINES", "Clients", "Engine"]
