@@ -15,6 +15,7 @@ from pathlib import Path
 
 from runners.confread import Table
 from runners.errors import ConfigError, UsageError
+from runners.jenkins import settings as jenkins_settings
 from runners.notify.settings import NotifyConfig, parse_notify
 from runners.terraform.protection import DEFAULT_PROTECTED_TYPES, Protection
 
@@ -62,6 +63,9 @@ class Config:
     protection: Protection = field(default_factory=Protection)
     ledger: Path | None = None
     report_max_chars: int = 60_000
+    jenkins: jenkins_settings.JenkinsSettings = field(
+        default_factory=jenkins_settings.JenkinsSettings
+    )
 
     def environment(self, name: str) -> Environment:
         try:
@@ -119,12 +123,13 @@ def load(path: Path) -> Config:
 def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
-    top.only("runners", "environments", "stacks", "protected")
+    top.only("runners", "environments", "stacks", "protected", "jenkins")
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "ledger", "report_max_chars")
     environments = _environments(top.table("environments", required=True))
     stacks = _stacks(top.table("stacks", required=True), root, environments)
     protection = _protection(top.table("protected"))
+    jenkins = jenkins_settings.parse(top.table("jenkins"), root, environments, stacks)
 
     terraform = settings.str("terraform")
     cache = settings.str("plugin_cache_dir")
@@ -142,6 +147,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         protection=protection,
         ledger=_path(root, ledger) if ledger else None,
         report_max_chars=report_max,
+        jenkins=jenkins,
     )
 
 
