@@ -68,7 +68,7 @@ class Source:
         """The first literal starting at or after ``index`` with only blanks before it."""
         for lit in self.literals:
             if lit.start >= index:
-                return lit if not self.code[index:lit.start].strip() else None
+                return lit if not self.code[index : lit.start].strip() else None
         return None
 
     def matching(self, open_index: int) -> int:
@@ -141,14 +141,16 @@ def sh_steps(source: Source) -> list[ShStep]:
     for match in _SH.finditer(source.code):
         if match.group(1):  # sh(...): the script: argument, else the first positional one
             close = source.matching(match.end() - 1)
-            args = source.code[match.end():close]
+            args = source.code[match.end() : close]
             named = re.search(r"\bscript\s*:", args)
             at = match.end() + named.end() if named else match.end()
         else:
             at = match.end()
         script = _concatenated(source, at)
         if script is None:
-            raise ValueError(f"line {source.line_of(match.start())}: sh step without a literal script")
+            raise ValueError(
+                f"line {source.line_of(match.start())}: sh step without a literal script"
+            )
         steps.append(ShStep(source.line_of(match.start()), script))
     return steps
 
@@ -176,7 +178,7 @@ def expand_shell(script: str) -> str:
         if script.startswith("${", i):
             k = _after_braces(script, i + 1)
             inner = script[i + 2 : k - 1]
-            name, op, word = re.match(r"([A-Za-z_]\w*)(:?[-+=?]?)(.*)", inner, re.S).groups()  # type: ignore[union-attr]
+            _name, op, word = re.match(r"([A-Za-z_]\w*)(:?[-+=?]?)(.*)", inner, re.S).groups()  # type: ignore[union-attr]
             out.append(expand_shell(word) if op in (":+", "+") else PLACEHOLDER)
             i = k
         elif script[i] == "$" and re.match(r"[A-Za-z_]", script[i + 1 : i + 2]):

@@ -47,19 +47,19 @@ ITEM_CLASS = {
     "flow-definition": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
     "project": "hudson.model.FreeStyleProject",
     "com.cloudbees.hudson.plugins.folder.Folder": "com.cloudbees.hudson.plugins.folder.Folder",
-    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject":
-        "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
+    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
 }
-CONTAINERS = frozenset({
-    "com.cloudbees.hudson.plugins.folder.Folder",
-    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
-})
+CONTAINERS = frozenset(
+    {
+        "com.cloudbees.hudson.plugins.folder.Folder",
+        "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
+    }
+)
 # What Jenkins stamps on elements when it saves a config.
 PLUGIN_OF_TAG = {
     "flow-definition": "workflow-job@1436.vfa_244484591f",
     "com.cloudbees.hudson.plugins.folder.Folder": "cloudbees-folder@6.955.v81e2a_35c08d3",
-    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject":
-        "workflow-multibranch@795.ve0cb_1f45ca_9a_",
+    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject": "workflow-multibranch@795.ve0cb_1f45ca_9a_",
 }
 PLUGIN_OF_CLASS = {
     "org.jenkinsci.plugins.workflow.cps.CpsScmFlowDefinition": "workflow-cps@3894.vd0f0248b_a_fc4",
@@ -110,16 +110,20 @@ class Item:
 
     def parameters(self) -> list[dict[str, Any]]:
         out = []
-        for d in self.root.findall("properties/hudson.model.ParametersDefinitionProperty/parameterDefinitions/*"):
+        for d in self.root.findall(
+            "properties/hudson.model.ParametersDefinitionProperty/parameterDefinitions/*"
+        ):
             default = d.findtext("defaultValue")
             if default is None and d.find("choices") is not None:
                 default = (d.findall("choices/a/string") or [ET.Element("x")])[0].text
-            out.append({
-                "_class": f"hudson.model.{d.tag.rsplit('.', 1)[-1]}",
-                "name": d.findtext("name"),
-                "type": d.tag.rsplit(".", 1)[-1],
-                "defaultParameterValue": {"name": d.findtext("name"), "value": default or ""},
-            })
+            out.append(
+                {
+                    "_class": f"hudson.model.{d.tag.rsplit('.', 1)[-1]}",
+                    "name": d.findtext("name"),
+                    "type": d.tag.rsplit(".", 1)[-1],
+                    "defaultParameterValue": {"name": d.findtext("name"), "value": default or ""},
+                }
+            )
         return out
 
 
@@ -139,7 +143,9 @@ def jenkins_stores(config: str) -> str:
     """The config as Jenkins would write it back: 1.1 declaration, plugin attributes."""
     root = ET.fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", config))  # noqa: S314
     for el in root.iter():
-        plugin = PLUGIN_OF_TAG.get(el.tag) if el is root else PLUGIN_OF_CLASS.get(el.get("class", ""))
+        plugin = (
+            PLUGIN_OF_TAG.get(el.tag) if el is root else PLUGIN_OF_CLASS.get(el.get("class", ""))
+        )
         if plugin and "plugin" not in el.attrib:
             el.set("plugin", plugin)
     return "<?xml version='1.1' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="unicode") + "\n"
@@ -185,8 +191,11 @@ class JenkinsDouble:
             self.items[name] = Item(name, jenkins_stores(config))
 
     def add_folder(self, name: str, description: str = "") -> None:
-        self.add_item(name, "<com.cloudbees.hudson.plugins.folder.Folder><description>"
-                      f"{description}</description><properties/></com.cloudbees.hudson.plugins.folder.Folder>")
+        self.add_item(
+            name,
+            "<com.cloudbees.hudson.plugins.folder.Folder><description>"
+            f"{description}</description><properties/></com.cloudbees.hudson.plugins.folder.Folder>",
+        )
 
     def script(self, job: str, script: Script) -> None:
         with self._lock:
@@ -203,14 +212,23 @@ class JenkinsDouble:
             root = item.root
             props = root.find("properties")
             assert props is not None
-            trig = ET.SubElement(props, "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty")
-            spec = ET.SubElement(ET.SubElement(ET.SubElement(trig, "triggers"), "hudson.triggers.TimerTrigger"), "spec")
+            trig = ET.SubElement(
+                props, "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty"
+            )
+            spec = ET.SubElement(
+                ET.SubElement(ET.SubElement(trig, "triggers"), "hudson.triggers.TimerTrigger"),
+                "spec",
+            )
             spec.text = cron
             actions = root.find("actions")
             assert actions is not None
             tracker = ET.SubElement(
-                actions, "org.jenkinsci.plugins.pipeline.modeldefinition.actions.DeclarativeJobPropertyTrackerAction")
-            ET.SubElement(ET.SubElement(tracker, "triggers"), "string").text = "hudson.triggers.TimerTrigger"
+                actions,
+                "org.jenkinsci.plugins.pipeline.modeldefinition.actions.DeclarativeJobPropertyTrackerAction",
+            )
+            ET.SubElement(
+                ET.SubElement(tracker, "triggers"), "string"
+            ).text = "hudson.triggers.TimerTrigger"
             item.config = jenkins_stores(ET.tostring(root, encoding="unicode"))
 
     # -- answering --------------------------------------------------------
@@ -246,14 +264,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ---------------------------------------------------------
 
-    def _send(self, status: int, body: bytes | str | dict[str, Any] = b"",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes | str | dict[str, Any] = b"",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if isinstance(body, dict):
             data = json.dumps(body).encode()
             ctype = "application/json;charset=utf-8"
         elif isinstance(body, str):
             data = body.encode()
-            ctype = "application/xml;charset=utf-8" if body.startswith("<?xml") else "text/plain;charset=utf-8"
+            ctype = (
+                "application/xml;charset=utf-8"
+                if body.startswith("<?xml")
+                else "text/plain;charset=utf-8"
+            )
         else:
             data, ctype = body, "text/html;charset=utf-8"
         self.send_response(status)
@@ -276,7 +302,11 @@ class _Handler(BaseHTTPRequestHandler):
             d.requests.append((method, self.path))
             status, user = d.user_for(self.headers.get("Authorization"))
             if status:
-                message = "Invalid password/token for user" if status == 401 else "Authentication required"
+                message = (
+                    "Invalid password/token for user"
+                    if status == 401
+                    else "Authentication required"
+                )
                 self._send(status, f"<html><body>{message}</body></html>".encode())
                 return
             assert user is not None
@@ -292,14 +322,24 @@ class _Handler(BaseHTTPRequestHandler):
             except _Answer as answer:
                 self._send(answer.status, answer.body)
 
-    def _route(self, method: str, job: str, rest: list[str], query: dict[str, str], user: str) -> None:
+    def _route(
+        self, method: str, job: str, rest: list[str], query: dict[str, str], user: str
+    ) -> None:
         d = self.double
         if not job:
             if rest == ["crumbIssuer", "api", "json"] and method == "GET":
-                return self._send(200, {"_class": "hudson.security.csrf.DefaultCrumbIssuer",
-                                        "crumb": CRUMB, "crumbRequestField": CRUMB_FIELD})
+                return self._send(
+                    200,
+                    {
+                        "_class": "hudson.security.csrf.DefaultCrumbIssuer",
+                        "crumb": CRUMB,
+                        "crumbRequestField": CRUMB_FIELD,
+                    },
+                )
             if rest == ["api", "json"] and method == "GET":
-                return self._send(200, {"_class": "hudson.model.Hudson", "jobs": self._children("")})
+                return self._send(
+                    200, {"_class": "hudson.model.Hudson", "jobs": self._children("")}
+                )
             if rest == ["createItem"] and method == "POST":
                 return self._create("", query, user)
             if len(rest) == 5 and rest[:2] == ["queue", "item"] and rest[3:] == ["api", "json"]:
@@ -331,12 +371,17 @@ class _Handler(BaseHTTPRequestHandler):
         prefix = f"{folder}/" if folder else ""
         out = []
         for name, child in self.double.items.items():
-            short = name[len(prefix):]
+            short = name[len(prefix) :]
             if name.startswith(prefix) and short and "/" not in short:
                 root = child.root
-                out.append({"_class": ITEM_CLASS.get(root.tag, "hudson.model.Item"), "name": short,
-                            "url": f"{self.double.url}{_job_path(name)}",
-                            "description": root.findtext("description") or ""})
+                out.append(
+                    {
+                        "_class": ITEM_CLASS.get(root.tag, "hudson.model.Item"),
+                        "name": short,
+                        "url": f"{self.double.url}{_job_path(name)}",
+                        "description": root.findtext("description") or "",
+                    }
+                )
         return out
 
     def _item_info(self, item: Item) -> dict[str, Any]:
@@ -352,13 +397,24 @@ class _Handler(BaseHTTPRequestHandler):
             info["jobs"] = self._children(item.name)
             return info
         params = item.parameters()
-        info.update({
-            "buildable": root.findtext("disabled") != "true",
-            "nextBuildNumber": item.next_build_number,
-            "builds": [{"number": n, "url": f"{info['url']}{n}/"} for n in sorted(item.builds, reverse=True)],
-            "property": [{"_class": "hudson.model.ParametersDefinitionProperty",
-                          "parameterDefinitions": params}] if params else [],
-        })
+        info.update(
+            {
+                "buildable": root.findtext("disabled") != "true",
+                "nextBuildNumber": item.next_build_number,
+                "builds": [
+                    {"number": n, "url": f"{info['url']}{n}/"}
+                    for n in sorted(item.builds, reverse=True)
+                ],
+                "property": [
+                    {
+                        "_class": "hudson.model.ParametersDefinitionProperty",
+                        "parameterDefinitions": params,
+                    }
+                ]
+                if params
+                else [],
+            }
+        )
         return info
 
     def _parsed_config(self, body: bytes) -> str:
@@ -389,7 +445,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Answer(400, b"<html>Nothing is submitted</html>")
         if not declared and endpoint == "buildWithParameters":
             raise _Answer(500, b"<html>This job is not parameterized</html>")
-        script = item.scripts.pop(0) if item.scripts else Script(["Started\n", "Finished: SUCCESS\n"])
+        script = (
+            item.scripts.pop(0) if item.scripts else Script(["Started\n", "Finished: SUCCESS\n"])
+        )
         params = {k: query.get(k, v) for k, v in declared.items()}  # undeclared ones are dropped
         number = d.next_queue_id()
         d.queue[number] = QueueItem(number, item.name, params, user, script)
@@ -401,52 +459,106 @@ class _Handler(BaseHTTPRequestHandler):
         if entry is None:
             raise _Answer(404)
         item = d.items[entry.job]
-        task = {"_class": ITEM_CLASS["flow-definition"], "name": item.name.rsplit("/", 1)[-1],
-                "url": f"{d.url}{_job_path(item.name)}"}
-        base = {"id": number, "task": task, "url": f"queue/item/{number}/", "blocked": False,
-                "stuck": False, "params": "".join(f"\n{k}={v}" for k, v in entry.params.items())}
+        task = {
+            "_class": ITEM_CLASS["flow-definition"],
+            "name": item.name.rsplit("/", 1)[-1],
+            "url": f"{d.url}{_job_path(item.name)}",
+        }
+        base = {
+            "id": number,
+            "task": task,
+            "url": f"queue/item/{number}/",
+            "blocked": False,
+            "stuck": False,
+            "params": "".join(f"\n{k}={v}" for k, v in entry.params.items()),
+        }
         if entry.build is None and not entry.cancelled:
             entry.polls += 1
             if entry.polls <= entry.script.queue_polls:
-                why = ("In the quiet period. Expires in 4.9 sec" if entry.polls == 1
-                       else "Waiting for next available executor on \u2018runners\u2019")
-                return self._send(200, {"_class": "hudson.model.Queue$WaitingItem", **base,
-                                        "buildable": entry.polls > 1, "why": why})
+                why = (
+                    "In the quiet period. Expires in 4.9 sec"
+                    if entry.polls == 1
+                    else "Waiting for next available executor on \u2018runners\u2019"
+                )
+                return self._send(
+                    200,
+                    {
+                        "_class": "hudson.model.Queue$WaitingItem",
+                        **base,
+                        "buildable": entry.polls > 1,
+                        "why": why,
+                    },
+                )
             if entry.script.cancel:
                 entry.cancelled = True
             else:
                 if entry.script.interloper:
-                    other = Build(item.next_build_number, ["someone else's build\n"], "SUCCESS", {}, "timer")
+                    other = Build(
+                        item.next_build_number, ["someone else's build\n"], "SUCCESS", {}, "timer"
+                    )
                     other.emitted = 1
                     item.builds[other.number] = other
                     item.next_build_number += 1
-                entry.build = Build(item.next_build_number, entry.script.console, entry.script.result,
-                                    entry.params, entry.user)
+                entry.build = Build(
+                    item.next_build_number,
+                    entry.script.console,
+                    entry.script.result,
+                    entry.params,
+                    entry.user,
+                )
                 item.builds[entry.build.number] = entry.build
                 item.next_build_number += 1
         executable = None
         if entry.build is not None:
-            executable = {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
-                          "number": entry.build.number,
-                          "url": f"{d.url}{_job_path(item.name)}{entry.build.number}/"}
-        self._send(200, {"_class": "hudson.model.Queue$LeftItem", **base, "buildable": False,
-                         "cancelled": entry.cancelled, "executable": executable, "why": None})
+            executable = {
+                "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+                "number": entry.build.number,
+                "url": f"{d.url}{_job_path(item.name)}{entry.build.number}/",
+            }
+        self._send(
+            200,
+            {
+                "_class": "hudson.model.Queue$LeftItem",
+                **base,
+                "buildable": False,
+                "cancelled": entry.cancelled,
+                "executable": executable,
+                "why": None,
+            },
+        )
 
     def _build_page(self, build: Build, item: Item, rest: list[str], query: dict[str, str]) -> None:
         url = f"{self.double.url}{_job_path(item.name)}{build.number}/"
         if rest == ["api", "json"]:
-            return self._send(200, {
-                "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
-                "number": build.number, "url": url, "fullDisplayName": f"{item.name} #{build.number}",
-                "building": build.building, "result": None if build.building else build.result,
-                "actions": [
-                    {"_class": "hudson.model.ParametersAction",
-                     "parameters": [{"name": k, "value": v} for k, v in build.params.items()]},
-                    {"_class": "hudson.model.CauseAction", "causes": [{
-                        "_class": "hudson.model.Cause$UserIdCause",
-                        "shortDescription": f"Started by user {build.user}", "userId": build.user}]},
-                ],
-            })
+            return self._send(
+                200,
+                {
+                    "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+                    "number": build.number,
+                    "url": url,
+                    "fullDisplayName": f"{item.name} #{build.number}",
+                    "building": build.building,
+                    "result": None if build.building else build.result,
+                    "actions": [
+                        {
+                            "_class": "hudson.model.ParametersAction",
+                            "parameters": [
+                                {"name": k, "value": v} for k, v in build.params.items()
+                            ],
+                        },
+                        {
+                            "_class": "hudson.model.CauseAction",
+                            "causes": [
+                                {
+                                    "_class": "hudson.model.Cause$UserIdCause",
+                                    "shortDescription": f"Started by user {build.user}",
+                                    "userId": build.user,
+                                }
+                            ],
+                        },
+                    ],
+                },
+            )
         if rest == ["consoleText"]:
             return self._send(200, build.text().decode())
         if rest == ["logText", "progressiveText"]:

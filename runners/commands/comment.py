@@ -23,7 +23,9 @@ class CommentCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--file", required=True, type=Path, metavar="REPORT.md")
-        parser.add_argument("--url", metavar="MR_URL", help="the merge request (default: $CHANGE_URL)")
+        parser.add_argument(
+            "--url", metavar="MR_URL", help="the merge request (default: $CHANGE_URL)"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from runners.jenkins import comment
@@ -37,6 +39,14 @@ class CommentCommand(Command):
         settings = cfg.jenkins.comments if cfg else Comments()
         repo = cfg.jenkins.repository if cfg else None
         timeout = cfg.jenkins.request_timeout if cfg else 30.0
-        print(comment.post(text, args.url or os.environ.get("CHANGE_URL"), settings,
-                           repo.platform if repo else None, os.environ, timeout))
+        print(
+            comment.post(
+                text,
+                args.url or os.environ.get("CHANGE_URL"),
+                settings,
+                repo.platform if repo else None,
+                os.environ,
+                timeout,
+            )
+        )
         return 0

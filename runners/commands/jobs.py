@@ -21,8 +21,12 @@ from runners.errors import ExitCode, OperationFailed, Refused, UsageError
 
 def config_flag(parser: argparse.ArgumentParser) -> None:
     """--config on a nested subcommand too (``runners jobs sync --config FILE``)."""
-    parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                        help="the runners.toml to use (default: $RUNNERS_CONFIG, else runners.toml here or above)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="the runners.toml to use (default: $RUNNERS_CONFIG, else runners.toml here or above)",
+    )
 
 
 def _sync(cfg: Config, args: argparse.Namespace) -> int:
@@ -31,7 +35,10 @@ def _sync(cfg: Config, args: argparse.Namespace) -> int:
 
     rendered = jobs.render_all(cfg, jobs.catalog(cfg))
     client = connect(cfg.jenkins, cfg.path, os.environ)
-    log.step(f"jenkins {client.url} as {client.user}" + (" (dry run: nothing is written)" if args.dry_run else ""))
+    log.step(
+        f"jenkins {client.url} as {client.user}"
+        + (" (dry run: nothing is written)" if args.dry_run else "")
+    )
     actions = jobs.plan(client, rendered, cfg.jenkins.folder)
 
     def report(action: jobs.Action) -> None:
@@ -43,20 +50,28 @@ def _sync(cfg: Config, args: argparse.Namespace) -> int:
     outcomes = actions if args.dry_run else jobs.apply(client, actions, lambda a: None)
     for action in outcomes:
         report(action)
-    counts = {kind: sum(a.kind == kind for a in outcomes) for kind in
-              ("create", "update", "unchanged", "exists", "refused", "stale", "failed")}
+    counts = {
+        kind: sum(a.kind == kind for a in outcomes)
+        for kind in ("create", "update", "unchanged", "exists", "refused", "stale", "failed")
+    }
     print(", ".join(f"{n} {k}" for k, n in counts.items() if n))
     if counts["failed"]:
-        raise OperationFailed(f"{counts['failed']} job(s) could not be read or written (listed above)")
+        raise OperationFailed(
+            f"{counts['failed']} job(s) could not be read or written (listed above)"
+        )
     if counts["refused"]:
-        raise Refused(f"{counts['refused']} job(s) exist but were not made by runners; they were left as they are")
+        raise Refused(
+            f"{counts['refused']} job(s) exist but were not made by runners; they were left as they are"
+        )
     return ExitCode.OK
 
 
 def _approvers(cfg: Config, args: argparse.Namespace) -> int:
     env = cfg.environment(args.env)
     if not env.approvers:
-        raise UsageError(f"{cfg.path}: environments.{env.name}.approvers: is empty, so no one could approve an apply")
+        raise UsageError(
+            f"{cfg.path}: environments.{env.name}.approvers: is empty, so no one could approve an apply"
+        )
     print(",".join(env.approvers))
     return ExitCode.OK
 
@@ -87,15 +102,26 @@ class JobsCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         subs = parser.add_subparsers(dest="jobs_action", metavar="ACTION")
         subs.required = True
-        sync = subs.add_parser("sync", help="create or update the jobs (idempotent)",
-                               description="Create or update the jobs; --dry-run prints a diff per job.")
-        sync.add_argument("--dry-run", action="store_true",
-                          help="read Jenkins and print a unified diff per job; write nothing")
-        approvers = subs.add_parser("approvers", help="print the environment's approvers, comma-separated",
-                                    description="For the pipelines' input step (its submitter list). "
-                                    "Exit 2 when the environment has none.")
+        sync = subs.add_parser(
+            "sync",
+            help="create or update the jobs (idempotent)",
+            description="Create or update the jobs; --dry-run prints a diff per job.",
+        )
+        sync.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="read Jenkins and print a unified diff per job; write nothing",
+        )
+        approvers = subs.add_parser(
+            "approvers",
+            help="print the environment's approvers, comma-separated",
+            description="For the pipelines' input step (its submitter list). "
+            "Exit 2 when the environment has none.",
+        )
         approvers.add_argument("--env", required=True, metavar="ENV")
-        stacks = subs.add_parser("stacks", help="print the stacks deployed to an environment, one per line")
+        stacks = subs.add_parser(
+            "stacks", help="print the stacks deployed to an environment, one per line"
+        )
         stacks.add_argument("--env", required=True, metavar="ENV")
         for sub in (sync, approvers, stacks):
             config_flag(sub)

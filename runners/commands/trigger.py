@@ -21,10 +21,20 @@ class TriggerCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("job", metavar="JOB", help="e.g. backup-daily, or terraform/production")
-        parser.add_argument("-p", "--param", dest="params", action="append", default=[],
-                            metavar="KEY=VALUE", help="a build parameter (repeatable)")
-        parser.add_argument("--follow", action="store_true",
-                            help="stream the build's console and exit with its result")
+        parser.add_argument(
+            "-p",
+            "--param",
+            dest="params",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a build parameter (repeatable)",
+        )
+        parser.add_argument(
+            "--follow",
+            action="store_true",
+            help="stream the build's console and exit with its result",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from runners.jenkins import trigger
@@ -38,5 +48,11 @@ class TriggerCommand(Command):
             sys.stdout.write(text)
             sys.stdout.flush()
 
-        return trigger.run(client, cfg.jenkins.full_name(args.job), params, args.follow,
-                           cfg.jenkins.poll_seconds, write)
+        return trigger.run(
+            client,
+            cfg.jenkins.full_name(args.job),
+            params,
+            args.follow,
+            cfg.jenkins.poll_seconds,
+            write,
+        )

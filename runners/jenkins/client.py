@@ -233,7 +233,9 @@ def _unreachable_reason(chain: list[BaseException]) -> str | None:
     import jenkins
 
     kinds = tuple(chain)
-    if any(isinstance(e, requests.Timeout | jenkins.TimeoutException | TimeoutError) for e in kinds):
+    if any(
+        isinstance(e, requests.Timeout | jenkins.TimeoutException | TimeoutError) for e in kinds
+    ):
         return "no answer in time (jenkins.request_timeout)"
     if any(isinstance(e, ssl.SSLError | requests.exceptions.SSLError) for e in kinds):
         return "TLS handshake failed (certificate or protocol)"

@@ -23,9 +23,7 @@ from runners.jenkins.settings import Comments
 LIMITS = {"gitlab": 1_000_000, "github": 65_536}
 
 _GITLAB = re.compile(r"^(?P<origin>https?://[^/]+)(?P<path>/.+?)/-/merge_requests/(?P<iid>\d+)/?$")
-_GITHUB = re.compile(
-    r"^(?P<origin>https?://[^/]+)(?P<path>/[^/]+/[^/]+)/pull/(?P<number>\d+)/?$"
-)
+_GITHUB = re.compile(r"^(?P<origin>https?://[^/]+)(?P<path>/[^/]+/[^/]+)/pull/(?P<number>\d+)/?$")
 
 
 @dataclass(frozen=True)
@@ -44,11 +42,17 @@ def target_for(mr_url: str, comments: Comments, repo_platform: str | None) -> Ta
         api = comments.api_url or f"{gitlab['origin']}/api/v4"
         root = urlsplit(api).path.removesuffix("/api/v4")
         project = gitlab["path"].removeprefix(root).strip("/")
-        return Target("gitlab", f"{api}/projects/{quote(project, safe='')}"
-                                f"/merge_requests/{gitlab['iid']}/notes")
+        return Target(
+            "gitlab",
+            f"{api}/projects/{quote(project, safe='')}/merge_requests/{gitlab['iid']}/notes",
+        )
     if platform == "github" and github:
         origin = github["origin"]
-        default = "https://api.github.com" if urlsplit(origin).hostname == "github.com" else f"{origin}/api/v3"
+        default = (
+            "https://api.github.com"
+            if urlsplit(origin).hostname == "github.com"
+            else f"{origin}/api/v3"
+        )
         api = comments.api_url or default
         return Target("github", f"{api}/repos{github['path']}/issues/{github['number']}/comments")
     raise ValueError(
@@ -96,7 +100,9 @@ def post(
     body = fit(text, LIMITS[target.platform])
     try:
         response = requests.post(
-            target.post_url, json={"body": body}, headers=headers(target.platform, token),
+            target.post_url,
+            json={"body": body},
+            headers=headers(target.platform, token),
             timeout=timeout,
         )
     except requests.RequestException as exc:

@@ -76,13 +76,17 @@ def catalog(cfg: Config) -> list[JobSpec]:
         specs.append(JobSpec(f"backup-{policy}", "backup.xml.j2", {"policy": policy}))
     if settings.backup_policies:
         specs.append(
-            JobSpec("on-demand-backup", "on-demand-backup.xml.j2",
-                    {"policies": list(settings.backup_policies)})
+            JobSpec(
+                "on-demand-backup",
+                "on-demand-backup.xml.j2",
+                {"policies": list(settings.backup_policies)},
+            )
         )
     if (settings.drift_stacks or settings.dr_job) and env is None:
         raise ConfigError(
-            cfg.path, "jenkins.environment", "is required for the drift and DR jobs "
-            "(no environment is named production)"
+            cfg.path,
+            "jenkins.environment",
+            "is required for the drift and DR jobs (no environment is named production)",
         )
     for stack in settings.drift_stacks:
         specs.append(JobSpec(f"drift-{stack}", "drift.xml.j2", {"stack": stack}))
@@ -96,7 +100,8 @@ def catalog(cfg: Config) -> list[JobSpec]:
 
 def render_all(cfg: Config, specs: list[JobSpec]) -> list[Rendered]:
     settings = cfg.jenkins
-    assert settings.templates is not None and settings.repository is not None
+    if settings.templates is None or settings.repository is None:
+        raise ConfigError(cfg.path, "jenkins", "has no repository or templates to render jobs from")
     loader = jinja2.Environment(
         loader=jinja2.FileSystemLoader(settings.templates),
         autoescape=True,
@@ -132,26 +137,32 @@ def decide(name: str, live: str | None, desired: str, folder: bool = False) -> A
     """What to do with one job, from its live config (None when absent). Pure."""
     want = jobxml.parse(desired, f"runners:{name}")
     if live is None:
-        return Action(name, "create", xml=desired, diff=jobxml.diff(None, jobxml.canonical(want), name))
+        return Action(
+            name, "create", xml=desired, diff=jobxml.diff(None, jobxml.canonical(want), name)
+        )
     current = jobxml.parse(live, f"jenkins:{name}")
     if folder:
         return Action(name, "exists", "folder exists; runners only creates folders")
     owner = jobxml.ownership(current)
     if not owner.managed:
         return Action(
-            name, "refused",
+            name,
+            "refused",
             f"exists and was not made by runners (no {jobxml.MARKER} in its description)",
         )
     if current.tag != want.tag:
         return Action(
-            name, "refused",
+            name,
+            "refused",
             f"is a <{current.tag}>, runners makes a <{want.tag}>: delete it by hand to replace it",
         )
     if owner.fingerprint == jobxml.ownership(want).fingerprint:
         return Action(name, "unchanged")
     merged = jobxml.merge(current, want)
     return Action(
-        name, "update", xml=jobxml.to_text(merged),
+        name,
+        "update",
+        xml=jobxml.to_text(merged),
         diff=jobxml.diff(jobxml.canonical(current), jobxml.canonical(merged), name),
     )
 
@@ -179,10 +190,13 @@ def _stale(client: JenkinsClient, folder: str, wanted: set[str]) -> list[Action]
         full = f"{folder}/{job.get('name')}" if folder else str(job.get("name"))
         if full in wanted or not jobxml.marked(str(job.get("description") or "")):
             continue
-        out.append(Action(
-            full, "stale",
-            "made by runners but no longer in runners.toml; left in place (delete it by hand)",
-        ))
+        out.append(
+            Action(
+                full,
+                "stale",
+                "made by runners but no longer in runners.toml; left in place (delete it by hand)",
+            )
+        )
     return out
 
 
@@ -192,18 +206,16 @@ def apply(
     """Write every create and update, in order; report each; return the outcomes."""
     done = []
     for action in actions:
-        if action.writes:
-            assert action.xml is not None
-            try:
-                if action.kind == "create":
-                    client.create_job(action.name, action.xml)
-                else:
-                    client.reconfig_job(action.name, action.xml)
-            except (JenkinsUnreachable, JenkinsUnauthorized):
-                raise
-            except JenkinsError as exc:
-                action = Action(action.name, "failed", str(exc))
-        report(action)
-        done.append(action)
+        outcome = action
+        try:
+            if action.kind == "create" and action.xml is not None:
+                client.create_job(action.name, action.xml)
+            elif action.kind == "update" and action.xml is not None:
+                client.reconfig_job(action.name, action.xml)
+        except (JenkinsUnreachable, JenkinsUnauthorized):
+            raise
+        except JenkinsError as exc:
+            outcome = Action(action.name, "failed", str(exc))
+        report(outcome)
+        done.append(outcome)
     return done
-

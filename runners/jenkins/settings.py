@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from runners.config import Environment, Stack
 
 PLATFORMS = ("gitlab", "github", "git")
-DEFAULT_TOKEN_ENV = "JENKINS_API_TOKEN"
-DEFAULT_COMMENT_TOKEN_ENV = "RUNNERS_MR_TOKEN"
+DEFAULT_TOKEN_ENV = "JENKINS_API_TOKEN"  # noqa: S105  # a variable name, not a token
+DEFAULT_COMMENT_TOKEN_ENV = "RUNNERS_MR_TOKEN"  # noqa: S105  # a variable name
 DEFAULT_TEMPLATES = "pipelines/jobs"
 
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -43,10 +43,8 @@ class Repository:
     def owner_and_name(self) -> tuple[str, str]:
         """``group/sub`` and ``project`` from the clone URL (https or scp-like ssh)."""
         url = self.url
-        if "://" not in url and ":" in url:  # git@host:group/project.git
-            path = url.split(":", 1)[1]
-        else:
-            path = urlsplit(url).path
+        scp_like = "://" not in url and ":" in url  # git@host:group/project.git
+        path = url.split(":", 1)[1] if scp_like else urlsplit(url).path
         path = path.strip("/").removesuffix(".git")
         owner, _, name = path.rpartition("/")
         return owner, name
@@ -91,13 +89,25 @@ def parse(
     for key in _SECRET_KEYS:
         if key in table.data:
             raise table.fail(
-                key, "never put a secret in runners.toml; set token_env to the NAME of the "
-                "environment variable that holds it"
+                key,
+                "never put a secret in runners.toml; set token_env to the NAME of the "
+                "environment variable that holds it",
             )
     table.only(
-        "url", "user", "token_env", "folder", "environment", "repository", "multibranch_job",
-        "drift_stacks", "backup_policies", "dr_job", "templates", "poll_seconds",
-        "request_timeout", "comments",
+        "url",
+        "user",
+        "token_env",
+        "folder",
+        "environment",
+        "repository",
+        "multibranch_job",
+        "drift_stacks",
+        "backup_policies",
+        "dr_job",
+        "templates",
+        "poll_seconds",
+        "request_timeout",
+        "comments",
     )
     url = table.str("url")
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
@@ -132,8 +142,8 @@ def _env_var_name(table: Table, key: str, default: str) -> str:
     value = table.str(key, default=default) or default
     if not _ENV_VAR.match(value):
         raise table.fail(
-            key, f"expected the NAME of an environment variable such as {default}, "
-            "not the token itself"
+            key,
+            f"expected the NAME of an environment variable such as {default}, not the token itself",
         )
     return value
 
@@ -141,7 +151,9 @@ def _env_var_name(table: Table, key: str, default: str) -> str:
 def _job_name(table: Table, key: str, default: str) -> str:
     value = table.str(key, default=default) or default
     if not _JOB_NAME.match(value):
-        raise table.fail(key, f"expected a job name (letters, digits, '.', '_', '-'), got {value!r}")
+        raise table.fail(
+            key, f"expected a job name (letters, digits, '.', '_', '-'), got {value!r}"
+        )
     return value
 
 

@@ -70,7 +70,9 @@ def start(client: JenkinsClient, job: str, params: list[tuple[str, str]]) -> int
     info = client.job_info(job)
     kind = str(info.get("_class", ""))
     if any(c in kind for c in _CONTAINERS) or "jobs" in info:
-        raise UsageError(f"{job} is a folder or multibranch project: trigger a job in it, e.g. {job}/production")
+        raise UsageError(
+            f"{job} is a folder or multibranch project: trigger a job in it, e.g. {job}/production"
+        )
     if info.get("buildable") is False:
         raise UsageError(f"{job} is disabled in Jenkins: enable it first")
     declared = declared_parameters(info)
@@ -101,7 +103,10 @@ def wait_for_build(
 
 
 def stream_console(
-    client: JenkinsClient, job: str, build: Build, write: Callable[[str], None],
+    client: JenkinsClient,
+    job: str,
+    build: Build,
+    write: Callable[[str], None],
     pause: Callable[[], None],
 ) -> None:
     start_at = 0
@@ -147,13 +152,19 @@ def run(
     try:
         build = wait_for_build(client, number, pause, log.step)
         if build is None:
-            log.step(f"queue item {number} was cancelled before it started: exit {BuildExit.ABORTED}")
+            log.step(
+                f"queue item {number} was cancelled before it started: exit {BuildExit.ABORTED}"
+            )
             return BuildExit.ABORTED
         log.step(f"build {job} #{build.number} started: {build.url}")
         stream_console(client, job, build, write, pause)
         result = wait_for_result(client, job, build, pause)
     except KeyboardInterrupt:
-        where = f"build #{build.number} goes on at {build.url}" if build else f"queue item {number} is still queued"
+        where = (
+            f"build #{build.number} goes on at {build.url}"
+            if build
+            else f"queue item {number} is still queued"
+        )
         log.warn(f"stopped following; {where}")
         raise
     code = RESULT_EXIT.get(result, BuildExit.FAILURE)
