@@ -34,6 +34,7 @@ class Literal:
 class ShStep:
     line: int
     script: str
+    offset: int  # where the step starts in the file
 
 
 class Source:
@@ -93,6 +94,28 @@ class Source:
     def literals_in(self, start: int, end: int) -> list[Literal]:
         return [lit for lit in self.literals if start <= lit.start < end]
 
+    def calls(self, name: str) -> list[tuple[int, int, int]]:
+        """Each ``name(...)`` call: (start, open paren, close paren)."""
+        found = []
+        for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\s*\(", self.code):
+            open_index = match.end() - 1
+            found.append((match.start(), open_index, self.matching(open_index)))
+        return found
+
+    def blocks(self, name: str) -> list[tuple[int, int, int]]:
+        """Each ``name(...) { ... }`` or ``name { ... }``: (start, open brace, close brace)."""
+        found = []
+        for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", self.code):
+            rest = match.end()
+            paren = re.match(r"\s*\(", self.code[rest:])
+            if paren:
+                rest = self.matching(rest + paren.end() - 1) + 1
+            brace = re.match(r"\s*\{", self.code[rest:])
+            if brace:
+                open_index = rest + brace.end() - 1
+                found.append((match.start(), open_index, self.matching(open_index)))
+        return found
+
 
 def _blank(code: list[str], start: int, end: int) -> None:
     for j in range(start, end):
@@ -151,7 +174,7 @@ def sh_steps(source: Source) -> list[ShStep]:
             raise ValueError(
                 f"line {source.line_of(match.start())}: sh step without a literal script"
             )
-        steps.append(ShStep(source.line_of(match.start()), script))
+        steps.append(ShStep(source.line_of(match.start()), script, match.start()))
     return steps
 
 

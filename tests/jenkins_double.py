@@ -33,7 +33,6 @@ import json
 import re
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -592,11 +591,3 @@ def _split_job(path: str) -> tuple[str, list[str]]:
 
 def _job_path(name: str) -> str:
     return "".join(f"job/{quote(p, safe='')}/" for p in name.split("/"))
-
-
-def running() -> Iterator[JenkinsDouble]:
-    double = JenkinsDouble().start()
-    try:
-        yield double
-    finally:
-        double.stop()

@@ -54,7 +54,8 @@ def _sync(cfg: Config, args: argparse.Namespace) -> int:
         kind: sum(a.kind == kind for a in outcomes)
         for kind in ("create", "update", "unchanged", "exists", "refused", "stale", "failed")
     }
-    print(", ".join(f"{n} {k}" for k, n in counts.items() if n))
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    print(f"dry run: {summary}" if args.dry_run else summary)
     if counts["failed"]:
         raise OperationFailed(
             f"{counts['failed']} job(s) could not be read or written (listed above)"

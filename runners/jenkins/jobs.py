@@ -24,7 +24,15 @@ from runners.config import Config
 from runners.errors import ConfigError
 from runners.jenkins import jobxml
 from runners.jenkins.client import JenkinsClient
-from runners.jenkins.errors import JenkinsError, JenkinsUnauthorized, JenkinsUnreachable
+from runners.jenkins.errors import (
+    JenkinsError,
+    JenkinsForbidden,
+    JenkinsUnauthorized,
+    JenkinsUnreachable,
+)
+
+# Setup problems: every job would fail the same way, so the sync stops at the first.
+FATAL = (JenkinsUnreachable, JenkinsUnauthorized, JenkinsForbidden)
 
 FOLDER_TEMPLATE = "folder.xml.j2"
 
@@ -172,7 +180,7 @@ def plan(client: JenkinsClient, rendered: list[Rendered], folder: str) -> list[A
     for item in rendered:
         try:
             live = client.job_config(item.full_name)
-        except (JenkinsUnreachable, JenkinsUnauthorized):
+        except FATAL:
             raise
         except JenkinsError as exc:
             actions.append(Action(item.full_name, "failed", str(exc)))
@@ -212,7 +220,7 @@ def apply(
                 client.create_job(action.name, action.xml)
             elif action.kind == "update" and action.xml is not None:
                 client.reconfig_job(action.name, action.xml)
-        except (JenkinsUnreachable, JenkinsUnauthorized):
+        except FATAL:
             raise
         except JenkinsError as exc:
             outcome = Action(action.name, "failed", str(exc))
