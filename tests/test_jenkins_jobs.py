@@ -138,6 +138,18 @@ def test_a_managed_job_the_config_dropped_is_reported_never_deleted(
     assert "acme/backup-hourly" in jenkins_double.items
 
 
+def test_a_folder_that_is_not_a_folder_is_refused() -> None:
+    folder = f"<com.cloudbees.hudson.plugins.folder.Folder><description>{jobxml.MARKER}</description></com.cloudbees.hudson.plugins.folder.Folder>"
+    action = jobs.decide(
+        "acme", "<project><description>Bob</description></project>", folder, folder=True
+    )
+    assert (action.kind, action.reason) == (
+        "refused",
+        "is a <project>, not a folder to put the jobs in",
+    )
+    assert jobs.decide("acme", folder, folder, folder=True).kind == "exists"
+
+
 def test_a_job_of_another_kind_is_refused(jenkins_double: JenkinsDouble) -> None:
     marked = f"<project><description>{jobxml.MARKER}</description></project>"
     want = f"<flow-definition><description>{jobxml.MARKER}</description></flow-definition>"

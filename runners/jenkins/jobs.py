@@ -35,6 +35,12 @@ from runners.jenkins.errors import (
 FATAL = (JenkinsUnreachable, JenkinsUnauthorized, JenkinsForbidden)
 
 FOLDER_TEMPLATE = "folder.xml.j2"
+FOLDERS = frozenset(
+    {
+        "com.cloudbees.hudson.plugins.folder.Folder",
+        "jenkins.branch.OrganizationFolder",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,8 @@ def decide(name: str, live: str | None, desired: str, folder: bool = False) -> A
         )
     current = jobxml.parse(live, f"jenkins:{name}")
     if folder:
+        if current.tag not in FOLDERS:
+            return Action(name, "refused", f"is a <{current.tag}>, not a folder to put the jobs in")
         return Action(name, "exists", "folder exists; runners only creates folders")
     owner = jobxml.ownership(current)
     if not owner.managed:
