@@ -62,6 +62,8 @@ def test_sync_creates_then_a_second_run_changes_nothing(
         "ALLOW_MISSING",
     ]
 
+    # python-jenkins asked for a crumb once; the double checks any crumb a POST sends.
+    assert jenkins_double.requests.count(("GET", "/crumbIssuer/api/json")) == 1
     before = len(writes(jenkins_double))
     second = sync(jenkins_double, cfg)
     assert second.returncode == 0, second.stderr
