@@ -47,9 +47,12 @@ def _sync(cfg: Config, args: argparse.Namespace) -> int:
         if args.dry_run and action.diff:
             sys.stdout.write(action.diff)
 
-    outcomes = actions if args.dry_run else jobs.apply(client, actions, lambda a: None)
-    for action in outcomes:
-        report(action)
+    if args.dry_run:
+        outcomes = actions
+        for action in outcomes:
+            report(action)
+    else:  # each line as its job is written, so a failure part-way shows what was done
+        outcomes = jobs.apply(client, actions, report)
     counts = {
         kind: sum(a.kind == kind for a in outcomes)
         for kind in ("create", "update", "unchanged", "exists", "refused", "stale", "failed")
