@@ -11,12 +11,15 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from runners import log
 from runners.commands import Command
 from runners.commands.common import load_config
-from runners.config import Config
 from runners.errors import ExitCode, OperationFailed, Refused, UsageError
+
+if TYPE_CHECKING:
+    from runners.config import Config
 
 
 def config_flag(parser: argparse.ArgumentParser) -> None:
