@@ -6,6 +6,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TF     := $(PY) -m runners.terraform.embedded
+# npm-groovy-lint (pinned in .tools/package-lock.json) lints the Jenkinsfiles;
+# it runs CodeNarc on the machine's Java 17 and needs Node 20.
+TOOLS        := .tools
+GROOVY_LINT  := $(TOOLS)/node_modules/.bin/npm-groovy-lint
+JENKINSFILES := Jenkinsfile $(wildcard pipelines/*.Jenkinsfile)
 
 # checkov lives in its own virtualenv: its pins clash with the project's.
 CHECKOV_VENV    ?= .venv-checkov
@@ -14,7 +19,7 @@ CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 LINT_OUT        := .runners/lint
 
 .PHONY: demo test lint bench venv clean lint-python lint-terraform lint-checkov \
-        lint-cloud-config lint-iam
+        lint-cloud-config lint-iam lint-groovy
 
 venv: $(STAMP)
 
@@ -30,7 +35,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-lint: lint-python lint-terraform lint-checkov lint-cloud-config lint-iam
+lint: lint-python lint-terraform lint-groovy lint-checkov lint-cloud-config lint-iam
 
 lint-python: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -68,8 +73,16 @@ lint-iam: $(STAMP) $(CHECKOV_STAMP)
 	    --quiet --compact --skip-download
 	$(CHECKOV_VENV)/bin/python lint/iam_reference.py $(LINT_OUT)/runner-policy/policies.json
 
+$(GROOVY_LINT): $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(GROOVY_LINT)
+
+# recommended-jenkinsfile rules (.groovylintrc.json); any error fails the target.
+lint-groovy: $(GROOVY_LINT)
+	$(GROOVY_LINT) --noserver --failon error --config .groovylintrc.json $(JENKINSFILES)
+
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .runners .pytest_cache .mypy_cache .ruff_cache benchmarks/.cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(TOOLS)/node_modules .runners .pytest_cache .mypy_cache .ruff_cache benchmarks/.cache

@@ -95,6 +95,21 @@ COMMANDS: dict[str, Registered] = {
         "ShipS3Command",
         "copy objects under configured buckets and prefixes to the backup region's bucket",
     ),
+    "jobs": Registered(
+        "runners.commands.jobs",
+        "JobsCommand",
+        "create or update the Jenkins jobs runners.toml describes",
+    ),
+    "trigger": Registered(
+        "runners.commands.trigger",
+        "TriggerCommand",
+        "start a Jenkins build (and with --follow, stream it and exit with its result)",
+    ),
+    "comment": Registered(
+        "runners.commands.comment",
+        "CommentCommand",
+        "post a report as a merge-request comment (GitLab or GitHub)",
+    ),
 }
 
 EXIT_INTERNAL = 70

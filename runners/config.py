@@ -17,6 +17,7 @@ from runners.backup.policy import Policy, parse_policies
 from runners.confread import Table
 from runners.dr.settings import DrConfig, parse_dr
 from runners.errors import ConfigError, UsageError
+from runners.jenkins import settings as jenkins_settings
 from runners.notify.settings import NotifyConfig, parse_notify
 from runners.terraform.protection import DEFAULT_PROTECTED_TYPES, Protection
 
@@ -66,6 +67,9 @@ class Config:
     report_max_chars: int = 60_000
     policies: dict[str, Policy] = field(default_factory=dict)  # [policies.NAME]: backups
     dr: DrConfig = field(default_factory=DrConfig)  # [dr]: disaster recovery
+    jenkins: jenkins_settings.JenkinsSettings = field(
+        default_factory=jenkins_settings.JenkinsSettings
+    )
 
     def environment(self, name: str) -> Environment:
         try:
@@ -123,12 +127,13 @@ def load(path: Path) -> Config:
 def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
-    top.only("runners", "environments", "stacks", "protected", "policies", "dr")
+    top.only("runners", "environments", "stacks", "protected", "policies", "dr", "jenkins")
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "ledger", "report_max_chars")
     environments = _environments(top.table("environments", required=True))
     stacks = _stacks(top.table("stacks", required=True), root, environments)
     protection = _protection(top.table("protected"))
+    jenkins = jenkins_settings.parse(top.table("jenkins"), root, environments, stacks)
 
     terraform = settings.str("terraform")
     cache = settings.str("plugin_cache_dir")
@@ -148,6 +153,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         report_max_chars=report_max,
         policies=parse_policies(top.table("policies")),
         dr=parse_dr(top.table("dr"), stacks),
+        jenkins=jenkins,
     )
 
 

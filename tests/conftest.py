@@ -19,6 +19,7 @@ import boto3
 import pytest
 
 from runners.aws.embedded import FAKE_CREDENTIALS, EmbeddedAWS
+from tests.jenkins_double import JenkinsDouble
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).parent.parent
@@ -78,6 +79,16 @@ def aws(moto_server: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch) -> EmbeddedAW
     for key, value in moto_server.environ().items():
         monkeypatch.setenv(key, value)
     return moto_server
+
+
+@pytest.fixture
+def jenkins_double() -> Iterator[JenkinsDouble]:
+    """A Jenkins REST double on 127.0.0.1 (tests/jenkins_double.py); Jenkins cannot be installed."""
+    double = JenkinsDouble().start()
+    try:
+        yield double
+    finally:
+        double.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,137 @@
+"""``runners jobs``: the Jenkins jobs runners.toml describes, and what the pipelines ask of it.
+
+``sync`` creates or updates the jobs; ``approvers`` and ``stacks`` answer the
+two questions the production and DR pipelines put to the config (who may
+approve an apply, which stacks to plan), so no Jenkinsfile parses TOML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from runners import log
+from runners.commands import Command
+from runners.commands.common import load_config
+from runners.errors import ExitCode, OperationFailed, Refused, UsageError
+
+if TYPE_CHECKING:
+    from runners.config import Config
+
+
+def config_flag(parser: argparse.ArgumentParser) -> None:
+    """--config on a nested subcommand too (``runners jobs sync --config FILE``)."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="the runners.toml to use (default: $RUNNERS_CONFIG, else runners.toml here or above)",
+    )
+
+
+def _sync(cfg: Config, args: argparse.Namespace) -> int:
+    from runners.jenkins import jobs
+    from runners.jenkins.client import connect
+
+    rendered = jobs.render_all(cfg, jobs.catalog(cfg))
+    client = connect(cfg.jenkins, cfg.path, os.environ)
+    log.step(
+        f"jenkins {client.url} as {client.user}"
+        + (" (dry run: nothing is written)" if args.dry_run else "")
+    )
+    actions = jobs.plan(client, rendered, cfg.jenkins.folder)
+
+    def report(action: jobs.Action) -> None:
+        detail = f": {action.reason}" if action.reason else ""
+        print(f"{action.kind:<10} {action.name}{detail}", flush=True)
+        if args.dry_run and action.diff:
+            sys.stdout.write(action.diff)
+
+    if args.dry_run:
+        outcomes = actions
+        for action in outcomes:
+            report(action)
+    else:  # each line as its job is written, so a failure part-way shows what was done
+        outcomes = jobs.apply(client, actions, report)
+    counts = {
+        kind: sum(a.kind == kind for a in outcomes)
+        for kind in ("create", "update", "unchanged", "exists", "refused", "stale", "failed")
+    }
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    print(f"dry run: {summary}" if args.dry_run else summary)
+    if counts["failed"]:
+        raise OperationFailed(
+            f"{counts['failed']} job(s) could not be read or written (listed above)"
+        )
+    if counts["refused"]:
+        raise Refused(
+            f"{counts['refused']} job(s) exist but were not made by runners; they were left as they are"
+        )
+    return ExitCode.OK
+
+
+def _approvers(cfg: Config, args: argparse.Namespace) -> int:
+    env = cfg.environment(args.env)
+    if not env.approvers:
+        raise UsageError(
+            f"{cfg.path}: environments.{env.name}.approvers: is empty, so no one could approve an apply"
+        )
+    print(",".join(env.approvers))
+    return ExitCode.OK
+
+
+def _stacks(cfg: Config, args: argparse.Namespace) -> int:
+    env = cfg.environment(args.env)
+    for stack in cfg.stacks.values():
+        if env.name in stack.environments:
+            print(stack.name)
+    return ExitCode.OK
+
+
+ACTIONS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "sync": _sync,
+    "approvers": _approvers,
+    "stacks": _stacks,
+}
+
+
+class JobsCommand(Command):
+    description = (
+        "sync: create or update the multibranch, backup, on-demand, drift and DR jobs from the "
+        "templates in pipelines/jobs/. Jobs runners did not make are never touched, and none is "
+        "deleted. Exit 0 done, 1 a job could not be written, 3 a job was refused (not made by "
+        "runners), 66/67/69/77 Jenkins said 404/401/unreachable/403."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        subs = parser.add_subparsers(dest="jobs_action", metavar="ACTION")
+        subs.required = True
+        sync = subs.add_parser(
+            "sync",
+            help="create or update the jobs (idempotent)",
+            description="Create or update the jobs; --dry-run prints a diff per job.",
+        )
+        sync.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="read Jenkins and print a unified diff per job; write nothing",
+        )
+        approvers = subs.add_parser(
+            "approvers",
+            help="print the environment's approvers, comma-separated",
+            description="For the pipelines' input step (its submitter list). "
+            "Exit 2 when the environment has none.",
+        )
+        approvers.add_argument("--env", required=True, metavar="ENV")
+        stacks = subs.add_parser(
+            "stacks", help="print the stacks deployed to an environment, one per line"
+        )
+        stacks.add_argument("--env", required=True, metavar="ENV")
+        for sub in (sync, approvers, stacks):
+            config_flag(sub)
+
+    def run(self, args: argparse.Namespace) -> int:
+        return ACTIONS[args.jobs_action](load_config(args), args)
