@@ -218,6 +218,20 @@ class Demo:
         self.say(f"The audit ledger (s3://{BUCKET}/runners/audit/ and .runners/audit.jsonl)")
         self.runners("audit")
 
+    def backups(self) -> None:
+        self.say("The nightly backup job: snapshot, ship to the backup region, prune, report")
+        from runners.backup import demo as backup_demo
+
+        worst = backup_demo.run_demo(self.aws, self.repo / "runners.toml")
+        if worst != 0:
+            raise SystemExit(f"demo: the backup job exited {worst}, expected 0")
+
+    def disaster_recovery(self) -> None:
+        from runners.dr import demo as dr_demo
+
+        if dr_demo.run(self.aws, self.out / "disaster-recovery", REGION, BACKUP_REGION) != 0:
+            raise SystemExit("demo: the disaster-recovery rehearsal did not go as shown")
+
     def show_report(self, out: Path) -> None:
         report = out / "report.md"
         self.say(f"What the reviewers read: {report}")
@@ -249,6 +263,8 @@ def main() -> int:
         out = demo.merge_request()
         demo.show_report(out)
         demo.merge_and_apply(out)
+        demo.backups()
+        demo.disaster_recovery()
     finally:
         aws.stop()
     print(f"\nDone. Everything the demo made is under {OUTPUT}")

@@ -141,3 +141,32 @@ def test_bad_declarations_name_the_module_and_the_problem(value: object, message
     with pytest.raises(InputError, match=re.escape("runners.fake.AWS_OPERATIONS")) as err:
         operations.check_declaration("runners.fake", value)
     assert message in str(err.value)
+
+
+PROVIDER = """
+    class Engine:
+        def run(self, region: str) -> None:
+            ec2 = self.clients.ec2(region)
+            send(ec2.create_snapshot, {"VolumeId": "vol-1"})
+            for page in self.clients.ec2(region).get_paginator("describe_volumes").paginate():
+                pass
+"""
+
+
+def test_a_client_providers_method_is_a_client_and_a_handed_on_method_a_call() -> None:
+    declared = {"ec2": frozenset({"CreateSnapshot", "DescribeVolumes"})}
+    assert findings(PROVIDER, declared) == []
+    missing = findings(PROVIDER, {"ec2": frozenset({"DescribeVolumes"})})
+    assert any("calls ec2 CreateSnapshot" in f for f in missing), missing
+
+
+def test_an_operation_named_in_a_table_counts_as_used_but_not_as_declared() -> None:
+    source = """
+        import boto3
+        SHAPE = {"create": "create_db_snapshot"}
+        def run(clients, region):
+            getattr(clients.rds(region), SHAPE["create"])()
+    """
+    assert findings(source, {"rds": frozenset({"CreateDBSnapshot"})}) == []
+    unused = findings(source, {"rds": frozenset({"CreateDBSnapshot", "DeleteDBSnapshot"})})
+    assert unused == ["declares rds DeleteDBSnapshot but never calls it"]

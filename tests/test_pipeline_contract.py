@@ -2,12 +2,6 @@
 
 Each invocation is checked against ``runners.cli.build_parser()``: an unknown
 subcommand, an unknown flag, a missing required flag or a bad value fails.
-
-Commands other issues are building in parallel are not in this branch yet.
-Their invocations are checked against the synopsis the project documents for
-them (PENDING below) and then marked xfail, so the run lists them. Once such a
-command is merged, its entry here makes the test fail until it is removed, and
-from then on the real parser checks it.
 """
 
 from __future__ import annotations
@@ -26,24 +20,6 @@ from tests.groovy_scan import Source, runners_invocations, sh_steps
 
 ROOT = Path(__file__).parent.parent
 JENKINSFILES = [ROOT / "Jenkinsfile", *sorted((ROOT / "pipelines").glob("*.Jenkinsfile"))]
-
-# Documented synopses (see the planned CLI surface) of commands not merged yet.
-PENDING: dict[str, tuple[str, str]] = {
-    "backup": (
-        "issue 4",
-        "--policy NAME [--dry-run] [--on-demand --reason TEXT] [--requested-by USER]",
-    ),
-    "ship": ("issue 4", "--policy NAME [--dry-run]"),
-    "prune": ("issue 4", "--policy NAME [--dry-run] [--max-deletions N]"),
-    "report": ("issue 4", "--policy NAME [--markdown FILE] [--junit FILE]"),
-    "dr prepare": (
-        "issue 7",
-        "--to-region REGION [--stack S] [--env E] [--out DIR] [--allow-missing]",
-    ),
-    "dr plan": ("issue 7", "--stack S --env E --to-region REGION --out DIR"),
-    "verify-restore": ("issue 7", "--policy NAME"),
-    "ship-s3": ("issue 7", "--policy NAME [--dry-run]"),
-}
 
 
 @dataclass(frozen=True)
@@ -89,24 +65,6 @@ def parse_error(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
     return None
 
 
-def synopsis_parser(name: str, synopsis: str) -> argparse.ArgumentParser:
-    """A parser for a documented synopsis: ``--flag VALUE``, ``[--flag VALUE]``, ``[--flag]``."""
-    parser = argparse.ArgumentParser(prog=f"runners {name}", allow_abbrev=False)
-    parser.add_argument("--config")
-    tokens = synopsis.replace("[", " [ ").replace("]", " ] ").split()
-    depth = 0
-    for index, token in enumerate(tokens):
-        if token in "[]":
-            depth += 1 if token == "[" else -1
-        elif token.startswith("-"):
-            valued = index + 1 < len(tokens) and re.fullmatch(r"[A-Z][A-Z_=]*", tokens[index + 1])
-            if valued:
-                parser.add_argument(token, required=depth == 0)
-            else:
-                parser.add_argument(token, action="store_true")
-    return parser
-
-
 def check(inv: Invocation) -> None:
     """Raise AssertionError (UnknownSubcommand for a missing command) when it does not parse."""
     parser = build_parser()
@@ -136,33 +94,12 @@ def option_strings(parser: argparse.ArgumentParser, argv: tuple[str, ...]) -> se
     return known
 
 
-def pending_key(argv: tuple[str, ...]) -> str | None:
-    for words in (2, 1):
-        key = " ".join(argv[:words])
-        if key in PENDING:
-            return key
-    return None
-
-
 ALL = [inv for path in JENKINSFILES for inv in invocations(path)]
 
 
 @pytest.mark.parametrize("inv", ALL, ids=[f"{i.file}:{i.line}:{'-'.join(i.argv[:2])}" for i in ALL])
 def test_every_runners_call_in_a_jenkinsfile_parses(inv: Invocation) -> None:
-    key = pending_key(inv.argv)
-    try:
-        check(inv)
-    except UnknownSubcommand:
-        if key is None:
-            raise
-        issue, synopsis = PENDING[key]
-        words = len(key.split())
-        error = parse_error(synopsis_parser(key, synopsis), list(inv.argv[words:]))
-        assert error is None, f"{inv}: against the documented synopsis of runners {key}: {error}"
-        pytest.xfail(
-            f"runners {key} is not merged yet ({issue}); checked against its documented synopsis"
-        )
-    assert key is None, f"runners {key} is merged now: remove it from PENDING in {__file__}"
+    check(inv)
 
 
 def test_every_jenkinsfile_calls_runners() -> None:
@@ -233,17 +170,6 @@ def test_a_full_flag_with_an_inline_value_passes() -> None:
     check(Invocation("Jenkinsfile", 1, ("trigger", "backup-daily", "--param=POLICY=x", "--follow")))
 
 
-def test_an_unknown_subcommand_is_not_excused_unless_pending() -> None:
+def test_an_unknown_subcommand_fails_the_check() -> None:
     with pytest.raises(UnknownSubcommand):
         check(Invocation("Jenkinsfile", 1, ("deploy", "--stack", "app")))
-    assert pending_key(("deploy",)) is None
-    assert pending_key(("dr", "prepare", "--to-region", "x")) == "dr prepare"
-
-
-def test_synopsis_parser_is_strict() -> None:
-    parser = synopsis_parser("dr plan", PENDING["dr plan"][1])
-    argv = ["--stack", "a", "--env", "e", "--to-region", "eu-central-1", "--out", "d"]
-    assert parse_error(parser, argv) is None
-    assert "required" in (parse_error(parser, argv[:-2]) or "")
-    assert "unrecognized" in (parse_error(parser, [*argv, "--region", "x"]) or "")
-    assert "unrecognized arguments: --ou" in (parse_error(parser, [*argv, "--ou", "d"]) or "")

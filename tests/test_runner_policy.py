@@ -18,43 +18,14 @@ from typing import Any
 import pytest
 
 from runners.aws import callscan, iam, operations
+from runners.backup import tags as backup_tags
 from runners.dr.tags import VERIFY as VERIFY_TAG
 from tests import runnerpolicy
 
 INPUTS = runnerpolicy.INPUTS
-TAG = INPUTS["backup_tag_key"]
+SOURCE_TAG = INPUTS["backup_tag_key"]  # on what a policy selects
+TAG = INPUTS["snapshot_tag_key"]  # on every snapshot the runners make
 RUNNER_SID = "Runner"
-
-# Calls announced by work on other branches (S3 stack locks and audit records,
-# backups, disaster recovery) that the policy grants ahead of the code. Once
-# the code declares them this set adds nothing; empty it then, so the
-# exactness test below is exact.
-ANNOUNCED: dict[str, frozenset[str]] = {
-    "s3": frozenset({"GetObject", "PutObject", "DeleteObject", "ListObjectsV2", "HeadObject"}),
-    "ec2": frozenset(
-        {
-            "CreateSnapshot",
-            "CopySnapshot",
-            "DeleteSnapshot",
-            "DescribeSnapshots",
-            "DescribeVolumes",
-            "DescribeImages",
-            "DescribeAvailabilityZones",
-        }
-    ),
-    "rds": frozenset(
-        {
-            "CreateDBSnapshot",
-            "CopyDBSnapshot",
-            "DeleteDBSnapshot",
-            "DescribeDBSnapshots",
-            "DescribeDBInstances",
-        }
-    ),
-    "sts": frozenset({"AssumeRole"}),
-    "kms": frozenset({"DescribeKey"}),
-    "ssm": frozenset({"GetParameter"}),
-}
 
 
 @pytest.fixture(scope="module")
@@ -98,15 +69,11 @@ def test_policy_grants_every_operation_the_code_declares(
     assert not failures, "\n".join(failures)
 
 
-def test_policy_grants_the_announced_operations(documents: dict[str, dict[str, Any]]) -> None:
-    assert coverage_failures(ANNOUNCED, documents) == []
-
-
 def test_runner_statements_grant_nothing_the_code_does_not_need(
     documents: dict[str, dict[str, Any]],
 ) -> None:
     granted = iam.runner_actions(documents, RUNNER_SID)
-    extra = iam.unneeded(granted, merged(declared(), ANNOUNCED))
+    extra = iam.unneeded(granted, declared())
     assert not extra, [f"{action} in {granted[action]}" for action in extra]
 
 
@@ -155,7 +122,7 @@ def test_a_runner_statement_granting_more_than_the_code_needs_fails(
 ) -> None:
     widened = json.loads(json.dumps(documents))
     widened["backup"]["Statement"][0]["Action"].append("ec2:ModifyVolume")
-    extra = iam.unneeded(iam.runner_actions(widened, RUNNER_SID), merged(declared(), ANNOUNCED))
+    extra = iam.unneeded(iam.runner_actions(widened, RUNNER_SID), declared())
     assert extra == ["ec2:ModifyVolume"]
 
 
@@ -188,32 +155,57 @@ def test_plan_role_only_reads_apart_from_locks_and_records(
             assert all(r.startswith(INPUTS["state_bucket_arn"] + "/") for r in stmt["Resource"])
 
 
+def test_the_policy_knows_the_tags_the_backup_code_writes() -> None:
+    assert TAG == backup_tags.MANAGED_BY
+    module = Path(__file__).parent.parent / "terraform/modules/runner-role"
+    for path in (module / "variables.tf", module / "policies/variables.tf"):
+        assert f'default     = "{backup_tags.MANAGED_BY}"' in path.read_text(), path
+    assert f'"{backup_tags.COPIED_TO}"' in (module / "policies/main.tf").read_text()
+
+
+# Source statements: creating a snapshot is authorised on the volume, instance,
+# database or cluster it is taken of, which must carry the source tag.
+SOURCE_SIDS = {"RunnerSnapshotTaggedVolumes", "RunnerSnapshotTaggedDatabases"}
+LINK_SIDS = {"RunnerLinkOwnSnapshots", "RunnerLinkOwnDbSnapshots"}
+
+
 def test_backup_role_deletes_and_snapshots_only_what_carries_the_tag(
     documents: dict[str, dict[str, Any]],
 ) -> None:
     for stmt in documents["backup"]["Statement"]:
         acts = stmt["Action"]
+        sid = stmt["Sid"]
         condition = json.dumps(stmt.get("Condition", {}))
         # verify-restore's throwaways carry their own tag, not the backup tag.
-        throwaway = stmt["Sid"].startswith("RunnerVerifyRestore")
-        mark = VERIFY_TAG if throwaway else TAG
+        throwaway = sid.startswith("RunnerVerifyRestore")
+        mark = VERIFY_TAG if throwaway else SOURCE_TAG if sid in SOURCE_SIDS else TAG
         ec2_rds = [a for a in acts if a.startswith(("ec2:", "rds:")) and a != "ec2:CreateTags"]
-        if any(a.split(":")[1].startswith(("Delete", "Create", "Copy")) for a in ec2_rds):
-            assert f"/{mark}" in condition, stmt["Sid"]
-        if "ec2:CreateTags" in acts:
+        if sid == "RunnerSnapshotInstanceVolumes":
+            # The one unconditioned create: it also needs the tagged instance.
+            assert acts == ["ec2:CreateSnapshots"] and stmt["Resource"][0].endswith(":volume/*")
+        elif any(a.split(":")[1].startswith(("Delete", "Create", "Copy")) for a in ec2_rds):
+            assert f"/{mark}" in condition, sid
+        if sid in LINK_SIDS:
             assert stmt["Condition"] == {
-                "StringEquals": {
-                    "ec2:CreateAction": ["CopySnapshot", "CreateSnapshot", "CreateVolume"]
-                }
+                "Null": {f"aws:ResourceTag/{TAG}": "false"},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [backup_tags.COPIED_TO]},
             }
+        elif "ec2:CreateTags" in acts:
+            actions = ["CopySnapshot", "CreateSnapshot", "CreateSnapshots", "CreateVolume"]
+            assert stmt["Condition"] == {"StringEquals": {"ec2:CreateAction": actions}}
         if any(a.startswith("rds:") and not a.startswith("rds:Describe") for a in acts):
             if throwaway:
-                assert all(re.search(THROWAWAY_RDS, r) for r in stmt["Resource"]), stmt["Sid"]
+                assert all(re.search(THROWAWAY_RDS, r) for r in stmt["Resource"]), sid
+            elif sid in SOURCE_SIDS:
+                assert [r.rsplit(":", 2)[-2:] for r in stmt["Resource"]] == [
+                    ["db", "*"],
+                    ["cluster", "*"],
+                ]
             else:
-                assert (
-                    stmt["Resource"] == ["arn:aws:rds:*:123456789012:snapshot:runners-*"]
-                    or "db:*" in stmt["Resource"][0]
-                )
+                assert stmt["Resource"] == [
+                    "arn:aws:rds:*:123456789012:snapshot:runners-*",
+                    "arn:aws:rds:*:123456789012:cluster-snapshot:runners-*",
+                ], sid
 
 
 # What verify-restore's RDS statements may name: its throwaways, the runners'
@@ -259,6 +251,7 @@ def test_apply_is_denied_the_runners_safety_net(documents: dict[str, dict[str, A
     )
     assert set(denies["DenyDeletingBackups"]["Action"]) == {
         "ec2:DeleteSnapshot",
+        "rds:DeleteDBClusterSnapshot",
         "rds:DeleteDBSnapshot",
     }
 

@@ -4,6 +4,9 @@ Static, from the AST, so it sees every branch and needs no AWS. A call counts
 when its receiver is known to be a boto3 client of one service:
 
 - a name bound to ``<anything>.client("ec2", ...)``, or that call itself;
+- a name bound to a client provider's method named after the service,
+  ``<...>clients.ec2(region)`` (the ``Clients`` protocol of the backup
+  engines), or that call itself;
 - a parameter, variable or attribute annotated with a boto3-stubs client type
   (``from mypy_boto3_ec2 import EC2Client``), including dataclass fields and
   ``self.x`` set in any method of the class.
@@ -13,9 +16,11 @@ when its receiver is known to be a boto3 client of one service:
 polls. In a module that imports boto3, botocore or boto3-stubs, a call whose
 receiver is unknown still counts when its method name is a multi-word boto3
 operation (``x.describe_volumes()``), so an unannotated client is not missed.
+A method handed on uncalled (``ec2.create_snapshot``) counts as a call.
 A paginator or waiter named by a variable cannot be checked: the line is a
 problem unless it carries ``# aws-ops: dynamic`` because the operations are
-declared where the name comes from.
+declared where the name comes from; there, an operation's snake-case name as a
+string literal (a table of operation names) counts as its use.
 """
 
 from __future__ import annotations
@@ -74,6 +79,9 @@ class Scan:
     calls: list[Call] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     aws_aware: bool = False
+    # String literals: an operation named in a table ("create_db_snapshot") and
+    # dispatched elsewhere with getattr or get_paginator counts as used.
+    named: set[str] = field(default_factory=set)
 
 
 @cache
@@ -168,6 +176,13 @@ def _str_arg(node: ast.Call, keyword: str) -> str | None:
     return None
 
 
+def _is_provider(receiver: ast.expr) -> bool:
+    """``clients`` or ``<...>.clients``: an object whose methods return a service's client."""
+    if isinstance(receiver, ast.Name):
+        return receiver.id == "clients"
+    return isinstance(receiver, ast.Attribute) and receiver.attr == "clients"
+
+
 class _Scanner:
     def __init__(self, tree: ast.Module, lines: list[str]) -> None:
         self.tree = tree
@@ -222,13 +237,13 @@ class _Scanner:
 
     @staticmethod
     def _client_call_service(node: ast.expr | None) -> str | None:
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute | ast.Name)
-            and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id)
-            == "client"
-        ):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute | ast.Name):
+            return None
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+        if name == "client":
             return _str_arg(node, "service_name")
+        if isinstance(node.func, ast.Attribute) and _is_provider(node.func.value):
+            return name if name in _all_services() else None
         return None
 
     def _bindings(
@@ -298,9 +313,25 @@ class _Scanner:
         self, nodes: list[ast.stmt] | list[ast.expr], scopes: list[dict[str, str]]
     ) -> None:
         for root in nodes:
+            called = {
+                id(node.func)
+                for node in ast.walk(root)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            }
             for node in ast.walk(root):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                     self._call(node, node.func, scopes)
+                elif isinstance(node, ast.Attribute) and id(node) not in called:
+                    self._reference(node, scopes)
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    self.scan.named.add(node.value)
+
+    def _reference(self, node: ast.Attribute, scopes: list[dict[str, str]]) -> None:
+        """``ec2.create_snapshot`` handed to a helper that calls it: a call all the same."""
+        service = self._service_of(node.value, scopes)
+        if service is not None and node.attr in _snake_ops(service):
+            text = ast.unparse(node)
+            self.scan.calls.append(Call(node.lineno, service, node.attr, "call", text))
 
     def _service_of(self, receiver: ast.expr, scopes: list[dict[str, str]]) -> str | None:
         direct = self._client_call_service(receiver)
@@ -432,6 +463,6 @@ def check(declared: OperationMap | None, scan: Scan) -> list[str]:
     if not failures:
         for service, ops in sorted(declared.items()):
             for op in sorted(ops):
-                if (service, op) not in used:
+                if (service, op) not in used and xform_name(op) not in scan.named:
                     failures.append(f"declares {service} {op} but never calls it")
     return failures

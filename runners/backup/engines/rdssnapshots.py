@@ -87,12 +87,15 @@ class RdsSnapshotEngine(Engine):
         """Whether a described source is this kind (subclasses narrow it)."""
         return not str(item.get("Engine", "")).startswith(_OTHER_SERVICES)
 
+    # The operation names come from the engine's RdsShape, whose module
+    # declares them in its AWS_OPERATIONS.
     def _call(self, place: Place, method: str) -> Callable[..., Any]:
         return getattr(self.clients.rds(place.region, place.account), method)  # type: ignore[no-any-return]
 
     def _pages(self, place: Place, method: str, **kwargs: Any) -> Any:
         rds = self.clients.rds(place.region, place.account)
-        return rds.get_paginator(method).paginate(**kwargs)  # type: ignore[call-overload]
+        pages = rds.get_paginator(method)  # type: ignore[call-overload]  # aws-ops: dynamic
+        return pages.paginate(**kwargs)
 
     def _snapshot(self, item: Mapping[str, Any], place: Place) -> Snapshot:
         tags = T.from_list(item.get("TagList"))

@@ -22,6 +22,7 @@ module "policies" {
   runner_key_prefix    = var.runner_key_prefix
   bucket_name_prefix   = var.bucket_name_prefix
   backup_tag_key       = var.backup_tag_key
+  snapshot_tag_key     = var.snapshot_tag_key
   snapshot_name_prefix = var.snapshot_name_prefix
   backup_kms_key_arns  = var.backup_kms_key_arns
   backup_bucket_arn    = var.backup_bucket_arn

@@ -78,9 +78,15 @@ variable "bucket_name_prefix" {
 }
 
 variable "backup_tag_key" {
-  description = "Tag that marks volumes and databases to back up, and that every snapshot the runners make carries."
+  description = "Tag that marks the volumes, instances, databases and clusters the backup role may snapshot; backup policies select by it."
   type        = string
   default     = "runners:backup"
+}
+
+variable "snapshot_tag_key" {
+  description = "Tag every snapshot and copy the runners make carries (runners.backup.tags.MANAGED_BY); the backup role deletes, copies and links only snapshots carrying it."
+  type        = string
+  default     = "runners:managed-by"
 }
 
 variable "snapshot_name_prefix" {

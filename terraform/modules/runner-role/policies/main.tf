@@ -12,7 +12,7 @@
 locals {
   p    = var.partition
   acct = var.account_id
-  tag  = var.backup_tag_key
+  tag  = var.snapshot_tag_key
 
   roles = {
     for duty in ["plan", "apply", "backup"] :
@@ -223,9 +223,21 @@ locals {
     },
   ]
 
+  # Snapshots: the runners' own carry local.tag. Sources: what a backup
+  # policy may select carries var.backup_tag_key.
   has_tag     = { Null = { "aws:ResourceTag/${local.tag}" = "false" } }
   request_tag = { Null = { "aws:RequestTag/${local.tag}" = "false" } }
-  rds_ours    = "arn:${local.p}:rds:*:${local.acct}:snapshot:${var.snapshot_name_prefix}*"
+  is_source   = { Null = { "aws:ResourceTag/${var.backup_tag_key}" = "false" } }
+  rds_ours = [
+    "arn:${local.p}:rds:*:${local.acct}:snapshot:${var.snapshot_name_prefix}*",
+    "arn:${local.p}:rds:*:${local.acct}:cluster-snapshot:${var.snapshot_name_prefix}*",
+  ]
+  # After a copy starts, the source snapshot is tagged with where it went
+  # (runners.backup.tags.COPIED_TO): that one key, on the runners' own only.
+  link_tag = {
+    Null                        = { "aws:ResourceTag/${local.tag}" = "false" }
+    "ForAllValues:StringEquals" = { "aws:TagKeys" = ["runners:copied-to"] }
+  }
 
   # verify-restore's throwaway volumes and databases: made carrying this tag
   # (runners.dr.tags.VERIFY), named runners-verify-*, and deletable only so.
@@ -239,8 +251,11 @@ locals {
 
   runner_backup = [
     {
-      Sid       = "RunnerBackupDescribe"
-      Action    = ["ec2:DescribeAvailabilityZones", "ec2:DescribeSnapshots", "ec2:DescribeVolumes"]
+      Sid = "RunnerBackupDescribe"
+      Action = [
+        "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "ec2:DescribeSnapshots",
+        "ec2:DescribeVolumes",
+      ]
       Resource  = "*"
       Condition = local.in_regions
     },
@@ -258,28 +273,41 @@ locals {
       ]
     },
     {
-      # Snapshot only volumes that carry the tag...
-      Sid       = "RunnerSnapshotTaggedVolumes"
-      Action    = ["ec2:CreateSnapshot"]
-      Resource  = ["arn:${local.p}:ec2:*:${local.acct}:volume/*"]
-      Condition = local.has_tag
+      # Snapshot only volumes and instances that carry the backup tag...
+      Sid      = "RunnerSnapshotTaggedVolumes"
+      Action   = ["ec2:CreateSnapshot", "ec2:CreateSnapshots"]
+      Resource = ["arn:${local.p}:ec2:*:${local.acct}:volume/*", "arn:${local.p}:ec2:*:${local.acct}:instance/*"]
+      Condition = local.is_source
     },
     {
-      # ...and every snapshot or copy is created carrying it.
+      # ...though an instance's attached volumes need not carry it themselves:
+      # CreateSnapshots is also authorised on the instance, which must.
+      Sid      = "RunnerSnapshotInstanceVolumes"
+      Action   = ["ec2:CreateSnapshots"]
+      Resource = ["arn:${local.p}:ec2:*:${local.acct}:volume/*"]
+    },
+    {
+      # ...and every snapshot or copy is created carrying the runners' tag.
       Sid       = "RunnerCreateTaggedSnapshots"
-      Action    = ["ec2:CopySnapshot", "ec2:CreateSnapshot"]
+      Action    = ["ec2:CopySnapshot", "ec2:CreateSnapshot", "ec2:CreateSnapshots"]
       Resource  = ["arn:${local.p}:ec2:*::snapshot/*"]
       Condition = local.request_tag
     },
     {
-      # Tags only as part of creating a snapshot or copy, never on their own:
-      # otherwise the role could tag someone else's snapshot and delete it.
+      # Tags as part of creating a snapshot or copy: otherwise the role could
+      # tag someone else's snapshot and delete it.
       Sid      = "RunnerTagOnCreate"
       Action   = ["ec2:CreateTags"]
       Resource = ["arn:${local.p}:ec2:*::snapshot/*", "arn:${local.p}:ec2:*:${local.acct}:volume/*"]
       Condition = {
-        StringEquals = { "ec2:CreateAction" = ["CopySnapshot", "CreateSnapshot", "CreateVolume"] }
+        StringEquals = { "ec2:CreateAction" = ["CopySnapshot", "CreateSnapshot", "CreateSnapshots", "CreateVolume"] }
       }
+    },
+    {
+      Sid       = "RunnerLinkOwnSnapshots"
+      Action    = ["ec2:CreateTags"]
+      Resource  = ["arn:${local.p}:ec2:*::snapshot/*"]
+      Condition = local.link_tag
     },
     {
       Sid       = "RunnerDeleteTaggedSnapshots"
@@ -288,30 +316,42 @@ locals {
       Condition = local.has_tag
     },
     {
-      Sid       = "RunnerSnapshotTaggedDatabases"
-      Action    = ["rds:CreateDBSnapshot"]
-      Resource  = ["arn:${local.p}:rds:*:${local.acct}:db:*"]
-      Condition = local.has_tag
+      Sid    = "RunnerSnapshotTaggedDatabases"
+      Action = ["rds:CreateDBClusterSnapshot", "rds:CreateDBSnapshot"]
+      Resource = [
+        "arn:${local.p}:rds:*:${local.acct}:db:*",
+        "arn:${local.p}:rds:*:${local.acct}:cluster:*",
+      ]
+      Condition = local.is_source
     },
     {
       # RDS has no "tag only on create" condition, so the role may create,
       # copy into, tag and delete only snapshots named with its prefix.
-      Sid       = "RunnerCreateOwnDbSnapshots"
-      Action    = ["rds:AddTagsToResource", "rds:CopyDBSnapshot", "rds:CreateDBSnapshot"]
-      Resource  = [local.rds_ours]
+      Sid = "RunnerCreateOwnDbSnapshots"
+      Action = [
+        "rds:AddTagsToResource", "rds:CopyDBClusterSnapshot", "rds:CopyDBSnapshot",
+        "rds:CreateDBClusterSnapshot", "rds:CreateDBSnapshot",
+      ]
+      Resource  = local.rds_ours
       Condition = local.request_tag
     },
     {
       # Copying reads the source snapshot, which must be one of the runners'.
       Sid       = "RunnerCopyOwnDbSnapshots"
-      Action    = ["rds:CopyDBSnapshot"]
-      Resource  = [local.rds_ours]
+      Action    = ["rds:CopyDBClusterSnapshot", "rds:CopyDBSnapshot"]
+      Resource  = local.rds_ours
       Condition = local.has_tag
     },
     {
+      Sid       = "RunnerLinkOwnDbSnapshots"
+      Action    = ["rds:AddTagsToResource"]
+      Resource  = local.rds_ours
+      Condition = local.link_tag
+    },
+    {
       Sid       = "RunnerDeleteOwnDbSnapshots"
-      Action    = ["rds:DeleteDBSnapshot"]
-      Resource  = [local.rds_ours]
+      Action    = ["rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"]
+      Resource  = local.rds_ours
       Condition = local.has_tag
     },
     {
@@ -367,14 +407,12 @@ locals {
       # ...from the runners' own snapshots, with the account's groups and options.
       Sid    = "RunnerVerifyRestoreFromOwnSnapshots"
       Action = ["rds:RestoreDBClusterFromSnapshot", "rds:RestoreDBInstanceFromDBSnapshot"]
-      Resource = [
-        local.rds_ours,
-        "arn:${local.p}:rds:*:${local.acct}:cluster-snapshot:${var.snapshot_name_prefix}*",
+      Resource = concat(local.rds_ours, [
         "arn:${local.p}:rds:*:${local.acct}:og:*",
         "arn:${local.p}:rds:*:${local.acct}:pg:*",
         "arn:${local.p}:rds:*:${local.acct}:cluster-pg:*",
         "arn:${local.p}:rds:*:${local.acct}:subgrp:*",
-      ]
+      ])
     },
     {
       Sid       = "RunnerVerifyRestoreDeleteDatabases"
@@ -610,7 +648,7 @@ locals {
     {
       Sid       = "DenyDeletingBackups"
       Effect    = "Deny"
-      Action    = ["ec2:DeleteSnapshot", "rds:DeleteDBSnapshot"]
+      Action    = ["ec2:DeleteSnapshot", "rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"]
       Resource  = "*"
       Condition = local.has_tag
     },

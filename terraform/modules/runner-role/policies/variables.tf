@@ -81,13 +81,24 @@ variable "bucket_name_prefix" {
 }
 
 variable "backup_tag_key" {
-  description = "The tag that marks what the backup role may snapshot, and that every snapshot it creates or copies carries; it may delete only snapshots carrying it."
+  description = "The tag that marks the volumes, instances, databases and clusters the backup role may snapshot."
   type        = string
   default     = "runners:backup"
 
   validation {
     condition     = can(regex("^[A-Za-z0-9 _.:/=+@-]{1,128}$", var.backup_tag_key)) && !startswith(var.backup_tag_key, "aws:")
     error_message = "backup_tag_key must be a valid tag key not starting with aws:."
+  }
+}
+
+variable "snapshot_tag_key" {
+  description = "The tag every snapshot the backup role creates or copies carries (runners.backup.tags.MANAGED_BY); it may delete, copy from and link only snapshots carrying it."
+  type        = string
+  default     = "runners:managed-by"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9 _.:/=+@-]{1,128}$", var.snapshot_tag_key)) && !startswith(var.snapshot_tag_key, "aws:")
+    error_message = "snapshot_tag_key must be a valid tag key not starting with aws:."
   }
 }
 
