@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from runners import __version__
-from runners.commands import Command
+from runners.commands import Command, config_flag
 from runners.errors import ExitCode, Locked, Refused, RunnersError
 
 
@@ -125,12 +125,7 @@ class _Parser(argparse.ArgumentParser):
 def _config_flag(default: object) -> _Parser:
     """--config, accepted before or after the subcommand."""
     holder = _Parser(add_help=False)
-    holder.add_argument(
-        "--config",
-        metavar="FILE",
-        default=default,
-        help="the runners.toml to use (default: $RUNNERS_CONFIG, else runners.toml here or above)",
-    )
+    config_flag(holder, default)
     return holder
 
 

@@ -155,6 +155,7 @@ def test_state_store_failing_mid_apply(git_repo: GitRepoHelper, tmp_path: Path) 
 
     private = EmbeddedAWS(log_path=tmp_path / "moto.log").start()
     env = {**os.environ, **private.environ()}
+    provisioning = tmp_path / "provisioning"  # the provisioner runs: the lock is held
     try:
         boto3.client("s3", endpoint_url=private.endpoint, region_name="eu-west-1").create_bucket(
             Bucket="fragile-state", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
@@ -168,10 +169,10 @@ def test_state_store_failing_mid_apply(git_repo: GitRepoHelper, tmp_path: Path) 
             + """
 resource "terraform_data" "slow" {
   provisioner "local-exec" {
-    command = "sleep 6"
+    command = "touch PROVISIONING && sleep 6"
   }
 }
-"""
+""".replace("PROVISIONING", str(provisioning))
         )
         git_repo.write(
             "runners.toml",
@@ -227,7 +228,10 @@ resource "terraform_data" "slow" {
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(4)  # the lock is taken and Terraform is in the provisioner
+        deadline = time.monotonic() + 120
+        while not provisioning.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert provisioning.exists(), proc.communicate()
         private.stop()
         stdout, stderr = proc.communicate(timeout=240)
     finally:

@@ -23,3 +23,14 @@ class Command(abc.ABC):
     @abc.abstractmethod
     def run(self, args: argparse.Namespace) -> int:
         """Do the work; return the exit code or raise a RunnersError."""
+
+
+def config_flag(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    """``--config FILE``. Every subcommand and nested subcommand takes it, so it works
+    before or after the command's words (``runners jobs sync --config FILE``)."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="the runners.toml to use (default: $RUNNERS_CONFIG, else runners.toml here or above)",
+    )

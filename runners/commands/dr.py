@@ -5,16 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runners.commands import Command
-
-
-def _config_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="the runners.toml to use (default: $RUNNERS_CONFIG, else runners.toml here or above)",
-    )
+from runners.commands import Command, config_flag
 
 
 def _common(parser: argparse.ArgumentParser, stack_required: bool) -> None:
@@ -34,7 +25,7 @@ def _common(parser: argparse.ArgumentParser, stack_required: bool) -> None:
         help="the environment"
         + ("" if stack_required else " (default: the one whose backup_region is --to-region)"),
     )
-    _config_flag(parser)
+    config_flag(parser)
 
 
 class DrCommand(Command):

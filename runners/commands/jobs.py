@@ -14,22 +14,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from runners import log
-from runners.commands import Command
+from runners.commands import Command, config_flag
 from runners.commands.common import load_config
 from runners.errors import ExitCode, OperationFailed, Refused, UsageError
 
 if TYPE_CHECKING:
     from runners.config import Config
-
-
-def config_flag(parser: argparse.ArgumentParser) -> None:
-    """--config on a nested subcommand too (``runners jobs sync --config FILE``)."""
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="the runners.toml to use (default: $RUNNERS_CONFIG, else runners.toml here or above)",
-    )
 
 
 def _sync(cfg: Config, args: argparse.Namespace) -> int:
