@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("plan needs --out DIR")
     check_out_dir(args.out)
     repo = GitRepo(cfg.root)
-    outcome = _planned(target, build, partial(plan_stack, target, ws, args.out, build, repo))
+    outcome = planned(target, build, partial(plan_stack, target, ws, args.out, build, repo))
     _print_outcome(
         target.stack.name,
         target.env.name,
@@ -102,7 +102,7 @@ def _affected(cfg: Config, args: argparse.Namespace, build: ci.BuildContext) -> 
         out = args.out / item.stack
         ws = workspace(target, args.timeout, not args.no_color)
         try:
-            outcome = _planned(target, build, partial(plan_stack, target, ws, out, build, repo))
+            outcome = planned(target, build, partial(plan_stack, target, ws, out, build, repo))
         except RunnersError as exc:
             failures.append(f"{item.stack}: {exc}")
             log.warn(f"{item.stack}: {exc}")
@@ -182,9 +182,7 @@ def _ledger_ahead(target: Target) -> Future[Ledger]:
     return future
 
 
-def _planned(
-    target: Target, build: ci.BuildContext, work: Callable[[], PlanOutcome]
-) -> PlanOutcome:
+def planned(target: Target, build: ci.BuildContext, work: Callable[[], PlanOutcome]) -> PlanOutcome:
     """Run one plan and put its record in the ledger, whatever the result."""
     record = _record(target, build, "plan")
     ledger = _ledger_ahead(target)

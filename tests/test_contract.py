@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runners.terraform.contract import ApplyFacts, Approval, ToolFacts, check_plan, check_tools
+from runners.terraform.contract import (
+    ApplyFacts,
+    Approval,
+    ToolFacts,
+    check_plan,
+    check_tools,
+    started_by_person,
+)
 
 SHA_A, SHA_B = "a" * 64, "b" * 64
 
@@ -134,3 +142,22 @@ def test_rules_off_need_nothing() -> None:
         )
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("cause", "person"),
+    [
+        ("UserIdCause", True),
+        ("hudson.model.Cause$UserIdCause", True),
+        ("BranchIndexingCause,UserIdCause", True),
+        ("UserCause", True),
+        ("BranchIndexingCause", False),
+        ("TimerTriggerCause", False),
+        ("UpstreamCause", False),
+        ("GitLabWebHookCause", False),
+        ("SomePluginUserTriggerCause", False),  # "user" in a name is not a person
+        ("RemoteCause,user", False),
+    ],
+)
+def test_only_a_user_cause_means_a_person_started_the_build(cause: str, person: bool) -> None:
+    assert started_by_person(cause) is person

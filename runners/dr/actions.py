@@ -14,7 +14,7 @@ from runners.dr import drplan, outputs, workflow
 from runners.dr.model import Preparation
 from runners.errors import ExitCode
 from runners.gitrepo import GitRepo
-from runners.plan_jobs import _planned
+from runners.plan_jobs import planned
 from runners.planner import check_out_dir, plan_stack
 from runners.stacks import select
 
@@ -74,7 +74,7 @@ def plan(cfg: Config, args: argparse.Namespace) -> int:
         tfvars = drplan.adopt(prepared, args.out)
     ws = drplan.dr_workspace(target, args.to_region, tfvars, args.timeout)
     build = ci.from_args(args)
-    outcome = _planned(
+    outcome = planned(
         target, build, partial(plan_stack, target, ws, args.out, build, GitRepo(cfg.root))
     )
     print(

@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Build causes (as Jenkins names them) that mean a person started the build.
-_HUMAN_CAUSES = ("useridcause", "user")
+# Build causes (Jenkins' class names) that mean a person started the build;
+# UserCause is the pre-1.427 name of UserIdCause.
+_HUMAN_CAUSES = frozenset({"UserIdCause", "UserCause"})
+
+
+def started_by_person(build_cause: str) -> bool:
+    """True when one of the causes (comma-separated, full or short class names) is a person.
+
+    Exact class names only: a substring test would take a plugin's
+    ``GitLabWebHookUserCause``-style name, or anything containing "user", for a person.
+    """
+    names = (part.strip().replace("$", ".").rsplit(".", 1)[-1] for part in build_cause.split(","))
+    return any(name in _HUMAN_CAUSES for name in names)
 
 
 @dataclass(frozen=True)
@@ -120,12 +131,12 @@ def check_plan(f: ApplyFacts) -> list[str]:
             f"--confirm-destroy {len(f.protected)} is required, got {given}"
         )
     if rules.require_manual_trigger:
-        cause = (f.build_cause or "").lower()
+        cause = (f.build_cause or "").strip()
         if not cause:
             reasons.append(
                 "this environment requires a build started by a person; no build cause was passed"
             )
-        elif not any(token in cause for token in _HUMAN_CAUSES):
+        elif not started_by_person(cause):
             reasons.append(
                 f"this environment requires a build started by a person; the build cause is {f.build_cause}"
             )
