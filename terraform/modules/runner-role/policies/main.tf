@@ -274,9 +274,9 @@ locals {
     },
     {
       # Snapshot only volumes and instances that carry the backup tag...
-      Sid      = "RunnerSnapshotTaggedVolumes"
-      Action   = ["ec2:CreateSnapshot", "ec2:CreateSnapshots"]
-      Resource = ["arn:${local.p}:ec2:*:${local.acct}:volume/*", "arn:${local.p}:ec2:*:${local.acct}:instance/*"]
+      Sid       = "RunnerSnapshotTaggedVolumes"
+      Action    = ["ec2:CreateSnapshot", "ec2:CreateSnapshots"]
+      Resource  = ["arn:${local.p}:ec2:*:${local.acct}:volume/*", "arn:${local.p}:ec2:*:${local.acct}:instance/*"]
       Condition = local.is_source
     },
     {
