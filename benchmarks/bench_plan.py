@@ -25,6 +25,19 @@ from benchmarks.common import CACHE, Row
 ROOT = Path(__file__).parent.parent
 TF = [sys.executable, "-m", "runners.terraform.embedded"]
 RUNS = 5
+LARGE_COUNT = 2000
+LARGE_STACK = (
+    textwrap.dedent("""\
+    terraform {
+      backend "s3" {}
+    }
+    resource "terraform_data" "r" {
+      count = %d
+      input = { name = "server-${count.index}", size = count.index %% 3 == 0 ? "large" : "small" }
+    }
+    """)
+    % LARGE_COUNT
+)
 
 
 def _child(
@@ -150,9 +163,12 @@ def bench_plan() -> list[Row]:
         repo = work / "repo"
         for rel in ("terraform/stacks/demo", "terraform/modules/demo-service"):
             shutil.copytree(ROOT / rel, repo / rel)
+        # A stack where Terraform's own work dominates, as in a client's real stacks.
+        (repo / "terraform/stacks/large").mkdir(parents=True)
+        (repo / "terraform/stacks/large/main.tf").write_text(LARGE_STACK)
         backend = {
             "bucket": "bench-state",
-            "key": "demo.tfstate",
+            "key": "{stack}.tfstate",  # runners fills in {stack}
             "region": "eu-west-1",
             "use_lockfile": "true",
             "use_path_style": "true",
@@ -177,6 +193,8 @@ def bench_plan() -> list[Row]:
             dir = "terraform/stacks/demo"
             [stacks.demo.var_files]
             production = ["production.tfvars"]
+            [stacks.large]
+            dir = "terraform/stacks/large"
             """)
         )
         (repo / ".gitignore").write_text(".runners/\n.terraform/\n")
@@ -188,61 +206,67 @@ def bench_plan() -> list[Row]:
         }
         for cmd in (["init", "-q", "-b", "production"], ["add", "-A"], ["commit", "-qm", "bench"]):
             subprocess.run(["git", *cmd], cwd=repo, check=True, env={**env, **git})
-        stack = repo / "terraform/stacks/demo"
-        by_hand_data = work / "by-hand-data"
 
-        def by_hand() -> list[str]:
+        def compare(name: str, var_files: list[str]) -> tuple[float, float]:
+            stack = repo / "terraform/stacks" / name
+            data_dir = work / f"by-hand-data-{name}"
             flags = [f"-backend-config={k}={v}" for k, v in backend.items()]
-            data = {**env, "TF_DATA_DIR": str(by_hand_data)}
-            t0 = time.perf_counter()
-            for argv in (
-                [*TF, "init", "-input=false", "-reconfigure", *flags],
-                [
-                    *TF,
-                    "plan",
-                    "-input=false",
-                    "-var-file=production.tfvars",
-                    f"-out={work / 'tfplan'}",
-                ],
-            ):
-                subprocess.run(
-                    argv,
-                    cwd=stack,
-                    env=data,
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            with open(work / "plan.json", "wb") as fh:
-                subprocess.run(
-                    [*TF, "show", "-json", str(work / "tfplan")],
-                    cwd=stack,
-                    env=data,
-                    check=True,
-                    stdout=fh,
-                )
-            return [str(time.perf_counter() - t0)]
+            flags = [f.replace("{stack}", name) for f in flags]
+            data = {**env, "TF_DATA_DIR": str(data_dir)}
 
-        runners_argv = [
-            sys.executable,
-            "-m",
-            "runners",
-            "plan",
-            "--stack",
-            "demo",
-            "--env",
-            "production",
-            "--out",
-            str(work / "out"),
-            "--no-color",
-        ]
-        by_hand()  # warm both paths once (page cache, plugin cache)
-        _child(runners_argv, env=env, cwd=repo)
-        hand, ours = [], []
-        for _ in range(RUNS):
-            hand.append(float(by_hand()[0]))
-            ours.append(_child(runners_argv, env=env, cwd=repo)[0])
-        t_hand, t_ours = statistics.median(hand), statistics.median(ours)
+            def by_hand() -> float:
+                t0 = time.perf_counter()
+                for argv in (
+                    [*TF, "init", "-input=false", "-reconfigure", *flags],
+                    [
+                        *TF,
+                        "plan",
+                        "-input=false",
+                        *(f"-var-file={v}" for v in var_files),
+                        f"-out={work / 'tfplan'}",
+                    ],
+                ):
+                    subprocess.run(
+                        argv,
+                        cwd=stack,
+                        env=data,
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                with open(work / "plan.json", "wb") as fh:
+                    subprocess.run(
+                        [*TF, "show", "-json", str(work / "tfplan")],
+                        cwd=stack,
+                        env=data,
+                        check=True,
+                        stdout=fh,
+                    )
+                return time.perf_counter() - t0
+
+            runners_argv = [
+                sys.executable,
+                "-m",
+                "runners",
+                "plan",
+                "--stack",
+                name,
+                "--env",
+                "production",
+                "--out",
+                str(work / "out" / name),
+                "--no-color",
+            ]
+            by_hand()  # warm both paths once (page cache, plugin cache)
+            _child(runners_argv, env=env, cwd=repo)
+            hand, ours = [], []
+            for _ in range(RUNS):
+                hand.append(by_hand())
+                ours.append(_child(runners_argv, env=env, cwd=repo)[0])
+            return statistics.median(ours), statistics.median(hand)
+
+        t_ours, t_hand = compare("demo", ["production.tfvars"])
+        l_ours, l_hand = compare("large", [])
         return [
             Row(
                 "plan demo stack",
@@ -252,7 +276,16 @@ def bench_plan() -> list[Row]:
                 "s",
                 "<= 1.2x by hand",
                 t_ours <= 1.2 * t_hand,
-            )
+            ),
+            Row(
+                f"plan {LARGE_COUNT}-resource stack",
+                "the same; no target, for scale",
+                l_ours,
+                l_hand,
+                "s",
+                "-",
+                None,
+            ),
         ]
     finally:
         aws.stop()

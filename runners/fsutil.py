@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from runners.errors import InputError
+
 _CHUNK = 1 << 20
 
 
@@ -61,3 +63,9 @@ def replace_into(src: Path, dest: Path) -> None:
     """Move a finished file into place (same filesystem, so the rename is atomic)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(src, dest)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """An output folder must be a folder, or not exist yet."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a directory")

@@ -20,24 +20,22 @@ from runners.audit.ledger import Ledger, open_ledger
 from runners.audit.record import AuditRecord, now, summary_counts
 from runners.config import Config, Environment
 from runners.errors import ExitCode, RunnersError, UsageError
-from runners.fsutil import atomic_write_text
+from runners.fsutil import atomic_write_text, check_out_dir
 from runners.gitrepo import GitRepo
 from runners.notify.ledger_hook import notify_record
-from runners.planner import PlanOutcome, check_out_dir, drift_check, plan_stack
+from runners.plan_start import Started
+from runners.planner import PlanOutcome, drift_check, plan_stack
 from runners.stacks import Target, select, workspace
 
 
-def run(args: argparse.Namespace) -> int:
-    from runners.commands.common import load_config
-
-    cfg = load_config(args)
+def run(args: argparse.Namespace, started: Started) -> int:
+    cfg = started.config
     build = ci.from_args(args)
     if args.affected:
         return _affected(cfg, args, build)
-    if not args.stack or not args.env:
+    target, ws = started.target, started.workspace
+    if target is None or ws is None:  # plan_start refuses this first
         raise UsageError("plan needs --stack and --env (or --affected --base REF)")
-    target = select(cfg, args.stack, args.env)
-    ws = workspace(target, args.timeout, color=not args.no_color)
     if args.drift:
         record = _record(target, build, "drift")
         try:
@@ -61,9 +59,6 @@ def run(args: argparse.Namespace) -> int:
             return ExitCode.CHANGES
         print("no drift")
         return ExitCode.OK
-    if args.out is None:
-        raise UsageError("plan needs --out DIR")
-    check_out_dir(args.out)
     repo = GitRepo(cfg.root)
     outcome = planned(target, build, partial(plan_stack, target, ws, args.out, build, repo))
     _print_outcome(

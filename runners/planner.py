@@ -15,14 +15,13 @@ import os
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runners import __version__, log
 from runners.ci import BuildContext
-from runners.errors import InputError
 from runners.fsutil import atomic_write_text, replace_into, sha256_file
 from runners.gitrepo import GitRepo
 from runners.stacks import Target
@@ -30,6 +29,7 @@ from runners.terraform import manifest as manifest_mod
 from runners.terraform.planfile import read_facts
 from runners.terraform.planview import PlanView
 from runners.terraform.report import ReportContext, render_markdown
+from runners.terraform.report import warm_up as report_warm_up
 from runners.terraform.secrets import Scrubber
 from runners.terraform.summary import Summary, summarize
 from runners.terraform.workspace import Workspace
@@ -76,28 +76,40 @@ def plan_stack(
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".runners-staging-", dir=out_dir))
     try:
-        log.step(f"init {stack.name} ({env.name}) with {ws.tf.binary.source}")
+        if not ws.init_started:
+            log.step(f"init {stack.name} ({env.name}) with {ws.tf.binary.source}")
         ws.init()
         lock_sha = sha256_file(ws.lock_file) if ws.lock_file.exists() else None
-        # git is read while Terraform plans: the two share nothing and both take time.
+        # git is read and the report template loaded while Terraform plans: they
+        # share nothing with it, and all take time.
         background = ThreadPoolExecutor(max_workers=1)
         git_future = background.submit(git_facts, repo, ws.local_module_dirs())
+        background.submit(report_warm_up)
         background.shutdown(wait=False)
         log.step(f"plan {stack.name} ({env.name})")
         started = _now()
         has_changes = ws.plan(staging / "tfplan")
-        ws.show(staging / "tfplan", staging / "plan.json", staging / "plan.txt")
+        # The plain show takes longer than show -json: the plan is read and
+        # summarised while it runs, and its text scrubbed once it is done.
+        as_json, as_text = ws.show_started(
+            staging / "tfplan", staging / "plan.json", staging / "plan.txt"
+        )
+        try:
+            as_json.result()
+            os.chmod(staging / "tfplan", SECRET_MODE)
+            os.chmod(staging / "plan.json", SECRET_MODE)
+            plan = PlanView.load(staging / "plan.json")
+            summary = summarize(plan, cfg.protection)
+        finally:
+            wait([as_text])  # never remove the staging folder under a running show
+        as_text.result()
+        scrub_plan_text(plan, staging / "plan.txt")
         git = git_future.result()
         if git["dirty"]:
             log.warn(
                 f"uncommitted changes under {stack.rel_dir} or its modules: "
                 "the plan will not be applyable"
             )
-        os.chmod(staging / "tfplan", SECRET_MODE)
-        os.chmod(staging / "plan.json", SECRET_MODE)
-        plan = PlanView.load(staging / "plan.json")
-        scrub_plan_text(plan, staging / "plan.txt")
-        summary = summarize(plan, cfg.protection)
         facts = read_facts(staging / "tfplan")
         tfplan_sha = sha256_file(staging / "tfplan")
         manifest = {
@@ -200,8 +212,3 @@ def drift_check(target: Target, ws: Workspace, out_dir: Path | None) -> tuple[Su
             )
     drifted = has_changes or summary.drift > 0
     return summary, drifted, report
-
-
-def check_out_dir(out_dir: Path) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"{out_dir}: exists and is not a directory")

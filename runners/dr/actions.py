@@ -13,9 +13,10 @@ from runners.config import Config
 from runners.dr import drplan, outputs, workflow
 from runners.dr.model import Preparation
 from runners.errors import ExitCode
+from runners.fsutil import check_out_dir
 from runners.gitrepo import GitRepo
 from runners.plan_jobs import planned
-from runners.planner import check_out_dir, plan_stack
+from runners.planner import plan_stack
 from runners.stacks import select
 
 

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cache
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from runners.notify.event import Event
+
+if TYPE_CHECKING:
+    import jinja2
 
 PAYLOAD_SCHEMA = 1
 
 
 @cache
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("runners", "templates/notify"),
-        # Plain text and mrkdwn, never HTML; Slack escaping is applied to the values.
-        autoescape=False,  # noqa: S701
-        undefined=jinja2.StrictUndefined,
+    from runners.templating import environment
+
+    # Plain text and mrkdwn, never HTML; Slack escaping is applied to the values.
+    return environment(
+        "templates/notify",
+        autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

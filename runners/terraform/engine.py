@@ -184,19 +184,35 @@ class Terraform:
         return result
 
     def _wait(self, proc: subprocess.Popen[bytes], argv: list[str]) -> int:
-        try:
-            return proc.wait(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
+        # A blocking wait returns the moment Terraform exits; Popen.wait(timeout)
+        # polls with sleeps of up to 50 ms, which every command would pay.
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
             _interrupt(proc)
-            try:
-                proc.wait(timeout=_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            killer.start()
+
+        def kill() -> None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(self.timeout or 0.0, expire)
+        killer = threading.Timer(_GRACE_SECONDS, kill)
+        timer.daemon = killer.daemon = True
+        if self.timeout is not None:
+            timer.start()
+        try:
+            rc = proc.wait()
+        finally:
+            timer.cancel()
+            killer.cancel()
+        if expired.is_set():
             raise TerraformError(
                 f"terraform {argv[len(self.binary.argv)]} timed out after {self.timeout:.0f}s "
                 "and was stopped"
-            ) from None
+            )
+        return rc
 
 
 def _interrupt(proc: subprocess.Popen[bytes]) -> None:

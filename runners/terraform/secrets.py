@@ -11,7 +11,7 @@ wherever it appears in text runners writes or prints.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from runners.terraform.planview import PlanView
@@ -20,64 +20,72 @@ from runners.terraform.redact import SENSITIVE
 _MIN_LEN = 4  # shorter strings ("on", "1") would scrub ordinary words and carry no secret
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
+# Collectors append to one list rather than chaining generators: a plan with
+# 10,000 changes has tens of thousands of masks, most of them empty.
+
+
+def _strings(value: Any, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(value)
+    elif kind is dict:
         for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
+            _strings(v, out)
+    elif kind is list:
         for v in value:
-            yield from _strings(v)
+            _strings(v, out)
 
 
-def _masked(value: Any, mask: Any) -> Iterator[str]:
+def _masked(value: Any, mask: Any, out: list[str]) -> None:
+    # type() rather than isinstance: JSON gives exact dicts, lists and strings.
     if mask is True:
-        yield from _strings(value)
-    elif isinstance(mask, dict) and isinstance(value, dict):
-        for k, m in mask.items():
-            if k in value:
-                yield from _masked(value[k], m)
-    elif isinstance(mask, list) and isinstance(value, list):
+        _strings(value, out)
+    elif type(mask) is dict:
+        if type(value) is dict:
+            for k, m in mask.items():
+                if m and k in value:  # False, {} and [] mark nothing below them
+                    _masked(value[k], m, out)
+    elif type(mask) is list and type(value) is list:
         for v, m in zip(value, mask, strict=False):
-            yield from _masked(v, m)
+            if m:
+                _masked(v, m, out)
 
 
-def _state_module(module: Any) -> Iterator[str]:
+def _state_module(module: Any, out: list[str]) -> None:
     if not isinstance(module, dict):
         return
     for res in module.get("resources") or ():
         if isinstance(res, dict):
-            yield from _masked(res.get("values"), res.get("sensitive_values"))
+            _masked(res.get("values"), res.get("sensitive_values"), out)
     for child in module.get("child_modules") or ():
-        yield from _state_module(child)
+        _state_module(child, out)
 
 
 def sensitive_strings(plan: PlanView) -> set[str]:
-    found: set[str] = set()
+    found: list[str] = []
     for key in ("resource_changes", "resource_drift"):
         for rc in plan.raw.get(key) or ():
             change = rc.get("change") or {}
-            found.update(_masked(change.get("before"), change.get("before_sensitive", False)))
-            found.update(_masked(change.get("after"), change.get("after_sensitive", False)))
+            _masked(change.get("before"), change.get("before_sensitive", False), found)
+            _masked(change.get("after"), change.get("after_sensitive", False), found)
     for oc in (plan.raw.get("output_changes") or {}).values():
         if isinstance(oc, dict):
-            found.update(_masked(oc.get("before"), oc.get("before_sensitive", False)))
-            found.update(_masked(oc.get("after"), oc.get("after_sensitive", False)))
+            _masked(oc.get("before"), oc.get("before_sensitive", False), found)
+            _masked(oc.get("after"), oc.get("after_sensitive", False), found)
     prior = (plan.raw.get("prior_state") or {}).get("values") or {}
     planned = plan.raw.get("planned_values") or {}
     for values in (prior, planned):
         if isinstance(values, dict):
-            found.update(_state_module(values.get("root_module")))
+            _state_module(values.get("root_module"), found)
             for out in (values.get("outputs") or {}).values():
                 if isinstance(out, dict) and out.get("sensitive"):
-                    found.update(_strings(out.get("value")))
+                    _strings(out.get("value"), found)
     variables = plan.raw.get("variables") or {}
     for name in plan.sensitive_variables():
         var = variables.get(name)
         if isinstance(var, dict):
-            found.update(_strings(var.get("value")))
-    return {s for s in found if len(s) >= _MIN_LEN and s != SENSITIVE}
+            _strings(var.get("value"), found)
+    return {s for s in set(found) if len(s) >= _MIN_LEN and s != SENSITIVE}
 
 
 class Scrubber:

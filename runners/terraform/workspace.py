@@ -7,7 +7,7 @@ init always runs with ``-reconfigure``: automation must never migrate state.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class Workspace:
     backend: BackendConfig = field(default_factory=dict)
     var_files: tuple[str, ...] = ()
     color: bool = True
+    _ahead: Future[Result] | None = field(default=None, init=False, repr=False)
 
     @property
     def lock_file(self) -> Path:
@@ -46,7 +47,24 @@ class Workspace:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.tf.run(args, self.dir, extra_env={"TF_DATA_DIR": str(self.data_dir)}, **kw)  # type: ignore[arg-type]
 
+    def init_ahead(self) -> None:
+        """Start ``init`` now, in the background; the next ``init()`` waits for it.
+
+        The plan command starts it as soon as it knows the stack, so the rest
+        of runners loads while Terraform initialises.
+        """
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terraform-init")
+        self._ahead = pool.submit(self.init)
+        pool.shutdown(wait=False)
+
+    @property
+    def init_started(self) -> bool:
+        return self._ahead is not None
+
     def init(self, lockfile_readonly: bool = False) -> Result:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and not lockfile_readonly:
+            return ahead.result()
         return self._run(
             build_args(
                 ["init"],
@@ -81,7 +99,17 @@ class Workspace:
 
     def show(self, planfile: Path, json_dest: Path, text_dest: Path) -> None:
         """``show -json`` and plain ``show`` of one saved plan, run side by side."""
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        as_json, as_text = self.show_started(planfile, json_dest, text_dest)
+        wait([as_json, as_text])
+        as_json.result()
+        as_text.result()
+
+    def show_started(
+        self, planfile: Path, json_dest: Path, text_dest: Path
+    ) -> tuple[Future[Result], Future[Result]]:
+        """Start ``show -json`` and plain ``show`` side by side; the caller waits for both."""
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="terraform-show")
+        try:
             as_json = pool.submit(
                 self._run,
                 build_args(["show"], {"json": True}, [str(planfile)]),
@@ -94,8 +122,9 @@ class Workspace:
                 stdout_file=text_dest,
                 stream=False,
             )
-            as_json.result()
-            as_text.result()
+        finally:
+            pool.shutdown(wait=False)
+        return as_json, as_text
 
     def local_module_dirs(self) -> list[Path]:
         """The stack's folder and every local module it uses, as ``init`` resolved them.

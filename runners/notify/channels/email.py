@@ -8,18 +8,18 @@ certificate is checked against the system trust store.
 from __future__ import annotations
 
 import re
-import smtplib
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from runners.confread import Table
 from runners.notify import render
 from runners.notify.channels.base import Channel, DeliveryError, env_name, secret
 from runners.notify.event import Event
+
+if TYPE_CHECKING:
+    import smtplib
+    from email.message import EmailMessage
 
 _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
 SUBMISSION_PORT = 587
@@ -92,6 +92,10 @@ class EmailChannel(Channel):
         return cls(tuple(to), sender, host, port, starttls, user, password_env)
 
     def message(self, event: Event) -> EmailMessage:
+        # The mail modules load when a mail is sent, not with every runners.toml.
+        from email.message import EmailMessage
+        from email.utils import formatdate, make_msgid
+
         subject, body = render.email(event)
         msg = EmailMessage()
         msg["Subject"] = subject
@@ -104,6 +108,9 @@ class EmailChannel(Channel):
         return msg
 
     def send(self, event: Event, environ: Mapping[str, str], timeout: float) -> None:
+        import smtplib
+        import ssl
+
         password = (
             secret(environ, self.password_env, "SMTP password") if self.password_env else None
         )
