@@ -9,14 +9,12 @@ configure; a 3xx is reported like any other failure.
 from __future__ import annotations
 
 import abc
-import http.client
 import json
 import socket
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 from runners import __version__
@@ -24,21 +22,36 @@ from runners.confread import Table
 from runners.notify.channels.base import Channel, DeliveryError, env_name, secret
 from runners.notify.event import Event
 
+if TYPE_CHECKING:
+    import urllib.error
+    import urllib.request
+
 _SNIPPET = 120
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # urllib then raises HTTPError with the 3xx status
+@cache
+def _opener() -> urllib.request.OpenerDirector:
+    """The default opener stack, so HTTP(S)_PROXY and NO_PROXY are honoured as
+    everywhere else on the utility server, minus redirects.
 
+    Built on first use: config loading imports this module on every command,
+    and urllib with http.client would otherwise load before Terraform starts.
+    """
+    import urllib.request
 
-# The default opener stack, so HTTP(S)_PROXY and NO_PROXY are honoured as
-# everywhere else on the utility server, minus redirects.
-_OPENER = urllib.request.build_opener(_NoRedirect)
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # urllib then raises HTTPError with the 3xx status
+
+    return urllib.request.build_opener(NoRedirect)
 
 
 def post_json(url: str, payload: dict[str, Any], timeout: float, source: str) -> None:
     """Send ``payload``; return on any 2xx, raise DeliveryError otherwise."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
     where = _host(url, source)
     request = urllib.request.Request(  # noqa: S310  # _host allows only http(s)
         url,
@@ -50,7 +63,7 @@ def post_json(url: str, payload: dict[str, Any], timeout: float, source: str) ->
         },
     )
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with _opener().open(request, timeout=timeout) as response:
             response.read(_SNIPPET)
     except urllib.error.HTTPError as exc:
         detail = _snippet(exc)
@@ -99,6 +112,8 @@ def _network_error(reason: object, where: str, source: str, timeout: float) -> s
 
 def _snippet(exc: urllib.error.HTTPError) -> str:
     """The start of an error body: Slack explains itself there (``no_service``, ...)."""
+    import http.client
+
     try:
         raw = exc.read(_SNIPPET)
     except (OSError, http.client.HTTPException):
