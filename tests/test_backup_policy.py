@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +169,36 @@ def test_cli_bad_flags_exit_2(tmp_path: Path) -> None:
     assert "unknown backup policy 'weekly'" in out.stderr
     out = run_cli("prune", "--policy", "nightly", "--max-deletions", "-1", "--config", str(path))
     assert out.returncode == 2
+
+
+def test_no_credentials_is_one_line_before_any_resource(tmp_path: Path) -> None:
+    """A Jenkins job with its credential binding missing: one line, exit 2, no AWS call."""
+    path = tmp_path / "runners.toml"
+    path.write_text(BASE + MINIMAL)
+    nowhere = str(tmp_path / "absent")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") or k in ("AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")
+    }
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=nowhere,
+        AWS_CONFIG_FILE=nowhere,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    cases = [
+        ({}, "error: no AWS credentials found"),
+        ({"AWS_PROFILE": "acme-prod"}, "error: AWS profile 'acme-prod' (AWS_PROFILE) is not in"),
+    ]
+    for extra, expected in cases:
+        for command in ("backup", "report"):
+            out = subprocess.run(
+                [sys.executable, "-m", "runners", command, "--policy=nightly", f"--config={path}"],
+                env={**env, **extra},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert out.returncode == 2, out
+            assert out.stderr.startswith(expected), out.stderr
+            assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr

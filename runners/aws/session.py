@@ -20,6 +20,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, Credentials, DeferredRefreshableCredentials
+from botocore.exceptions import ProfileNotFound
 
 from runners.errors import UsageError
 
@@ -70,11 +71,38 @@ class SessionFactory:
     @property
     def base(self) -> boto3.Session:
         if self._base is None:
-            self._base = boto3.Session()
+            try:
+                self._base = boto3.Session()
+            except ProfileNotFound as exc:
+                raise UsageError(
+                    f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is not in the "
+                    "AWS config files"
+                ) from None
         return self._base
 
     def default_region(self) -> str | None:
         return self.base.region_name
+
+    def require_credentials(self) -> None:
+        """One clear line up front when boto3 finds no credentials at all.
+
+        Otherwise every resource of the run would fail on its own with
+        NoCredentialsError, and the cause would drown in the list. This
+        resolves the credential chain (environment, profile, instance role):
+        call it when a command starts, not in a constructor.
+        """
+        try:
+            credentials = self.base.get_credentials()
+        except ProfileNotFound as exc:
+            raise UsageError(
+                f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS "
+                "config files"
+            ) from None
+        if credentials is None:
+            raise UsageError(
+                "no AWS credentials found: bind them in the Jenkins job, or set AWS_PROFILE "
+                "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
 
     def role_arn(self, account: str) -> str:
         if not self.role_arn_template:

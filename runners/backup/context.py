@@ -28,8 +28,12 @@ T = TypeVar("T")
 
 
 def sessions_for(policy: Policy) -> SessionFactory:
-    """The clients a command uses; tests replace this to inject faults."""
-    return SessionFactory(role_arn_template=policy.role_arn, session_name=f"runners-{policy.name}")
+    """The clients a command uses, once credentials are known to exist; tests replace this."""
+    factory = SessionFactory(
+        role_arn_template=policy.role_arn, session_name=f"runners-{policy.name}"
+    )
+    factory.require_credentials()
+    return factory
 
 
 @dataclass
