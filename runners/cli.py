@@ -178,14 +178,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
+    except OSError as exc:
+        if exc.filename is None:
+            return _internal(exc)
+        # A file or folder the operator named (or the machine's disk) said no:
+        # that is input, not a bug.
+        _say(f"error: {exc.filename}: {exc.strerror or type(exc).__name__}")
+        return ExitCode.USAGE
     except Exception as exc:
-        if os.environ.get("RUNNERS_DEBUG"):
-            traceback.print_exc()
-        _say(
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(a bug in runners; set RUNNERS_DEBUG=1 for the traceback)"
-        )
-        return EXIT_INTERNAL
+        return _internal(exc)
+
+
+def _internal(exc: BaseException) -> int:
+    if os.environ.get("RUNNERS_DEBUG"):
+        traceback.print_exc()
+    _say(
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(a bug in runners; set RUNNERS_DEBUG=1 for the traceback)"
+    )
+    return EXIT_INTERNAL
 
 
 def _chosen(argv: list[str]) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,3 +198,29 @@ def test_cli_bad_config_is_exit_2_one_line_no_traceback(tmp_path: Path) -> None:
         f"error: {path}: environments.production.region: expected a non-empty string, got 42"
     ]
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "line"),
+    [
+        (
+            OSError(errno.ENOSPC, "No space left on device", "/var/lib/jenkins/out/report.md"),
+            2,
+            "error: /var/lib/jenkins/out/report.md: No space left on device",
+        ),
+        (OSError(errno.EIO, "Input/output error"), 70, "internal error: OSError: [Errno 5]"),
+    ],
+)
+def test_a_file_the_machine_refuses_is_one_line_not_a_bug(
+    error: OSError, code: int, line: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from runners import cli
+    from runners.commands.summarize import SummarizeCommand
+
+    def refuse(self: object, args: object) -> int:
+        raise error
+
+    monkeypatch.setattr(SummarizeCommand, "run", refuse)
+    assert cli.main(["summarize", "plan.json"]) == code
+    err = capsys.readouterr().err
+    assert err.startswith(line) and err.count("\n") == 1, err
