@@ -84,7 +84,10 @@ def shipped(aws: EmbeddedAWS) -> dict[str, str]:
         "aurora": cluster("app-aurora"),
     }
     policy = make_policy(kinds=KINDS)
-    for when in (datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) - timedelta(hours=2)):
+    # Two daily periods: yesterday's backup and today's (now), whatever the hour;
+    # now minus a couple of hours would fall on yesterday just after midnight.
+    now = datetime.now(UTC)
+    for when in (now - timedelta(days=1), now):
         for step in (run_backup, run_ship):
             run = make_run(policy, now=when)
             step(run)
