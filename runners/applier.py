@@ -153,11 +153,12 @@ class Applier:
         return record
 
     def _run(self, request: ApplyRequest, record: AuditRecord) -> None:
+        if not request.plan_dir.is_dir():
+            what = "is not a directory" if request.plan_dir.exists() else "does not exist"
+            raise Refused(f"no plan directory at {request.plan_dir} (it {what})")
         try:
             manifest = manifest_mod.load(request.plan_dir / manifest_mod.NAME)
         except InputError as exc:
-            if not request.plan_dir.is_dir():
-                raise Refused(f"no plan directory at {request.plan_dir}") from None
             raise Refused(str(exc)) from None
         record.merge_request = manifest.merge_request
         record.commit = manifest.commit

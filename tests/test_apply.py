@@ -124,7 +124,10 @@ def test_truncated_plan_json(client_repo: GitRepoHelper, planned: Path) -> None:
 def test_missing_plan_dir_and_manifest(
     client_repo: GitRepoHelper, planned: Path, tmp_path: Path
 ) -> None:
-    assert_refused(apply(client_repo, tmp_path / "nowhere", *APPROVED), "no plan directory")
+    assert_refused(apply(client_repo, tmp_path / "nowhere", *APPROVED), "it does not exist")
+    a_file = tmp_path / "tfplan"
+    a_file.write_text("not a folder")
+    assert_refused(apply(client_repo, a_file, *APPROVED), "it is not a directory")
     (planned / "manifest.json").unlink()
     assert_refused(apply(client_repo, planned, *APPROVED), "no manifest")
 
