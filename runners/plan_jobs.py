@@ -29,13 +29,10 @@ from runners.stacks import Target, select, workspace
 
 
 def run(args: argparse.Namespace, started: Started) -> int:
-    cfg = started.config
+    cfg, target, ws = started.config, started.target, started.workspace
     build = ci.from_args(args)
-    if args.affected:
+    if target is None or ws is None:  # plan_start leaves them out only for --affected
         return _affected(cfg, args, build)
-    target, ws = started.target, started.workspace
-    if target is None or ws is None:  # plan_start refuses this first
-        raise UsageError("plan needs --stack and --env (or --affected --base REF)")
     if args.drift:
         record = _record(target, build, "drift")
         try:

@@ -91,14 +91,8 @@ class SessionFactory:
         resolves the credential chain (environment, profile, instance role):
         call it when a command starts, not in a constructor.
         """
-        try:
-            credentials = self.base.get_credentials()
-        except ProfileNotFound as exc:
-            raise UsageError(
-                f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS "
-                "config files"
-            ) from None
-        if credentials is None:
+        # A missing AWS_PROFILE is reported by ``base``, when the session is made.
+        if self.base.get_credentials() is None:
             raise UsageError(
                 "no AWS credentials found: bind them in the Jenkins job, or set AWS_PROFILE "
                 "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"

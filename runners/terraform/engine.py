@@ -197,15 +197,17 @@ class Terraform:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
 
-        timer = threading.Timer(self.timeout or 0.0, expire)
         killer = threading.Timer(_GRACE_SECONDS, kill)
-        timer.daemon = killer.daemon = True
-        if self.timeout is not None:
+        killer.daemon = True
+        timer = None if self.timeout is None else threading.Timer(self.timeout, expire)
+        if timer is not None:
+            timer.daemon = True
             timer.start()
         try:
             rc = proc.wait()
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
             killer.cancel()
         if expired.is_set():
             raise TerraformError(

@@ -63,8 +63,10 @@ class Workspace:
 
     def init(self, lockfile_readonly: bool = False) -> Result:
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and not lockfile_readonly:
-            return ahead.result()
+        if ahead is not None:
+            done = ahead.result()  # never two inits at once in one data dir
+            if not lockfile_readonly:
+                return done
         return self._run(
             build_args(
                 ["init"],
