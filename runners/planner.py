@@ -1,9 +1,10 @@
 """Plan one stack into a directory of reviewable, fingerprinted artifacts.
 
-Steps: init with the environment's backend, ``plan -out``, then ``show -json``
-and ``show`` side by side. Everything is made in a staging folder inside the
-output directory and moved into place only when complete, the manifest last,
-so an interrupted or failed run never leaves a plan that could be applied.
+Steps: init with the environment's backend, ``plan -out`` (whose own rendering
+of the plan becomes ``plan.txt``), then ``show -json``. Everything is made in a
+staging folder inside the output directory and moved into place only when
+complete, the manifest last, so an interrupted or failed run never leaves a
+plan that could be applied.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,21 +89,12 @@ def plan_stack(
         background.shutdown(wait=False)
         log.step(f"plan {stack.name} ({env.name})")
         started = _now()
-        has_changes = ws.plan(staging / "tfplan")
-        # The plain show takes longer than show -json: the plan is read and
-        # summarised while it runs, and its text scrubbed once it is done.
-        as_json, as_text = ws.show_started(
-            staging / "tfplan", staging / "plan.json", staging / "plan.txt"
-        )
-        try:
-            as_json.result()
-            os.chmod(staging / "tfplan", SECRET_MODE)
-            os.chmod(staging / "plan.json", SECRET_MODE)
-            plan = PlanView.load(staging / "plan.json")
-            summary = summarize(plan, cfg.protection)
-        finally:
-            wait([as_text])  # never remove the staging folder under a running show
-        as_text.result()
+        has_changes = ws.plan(staging / "tfplan", staging / "plan.txt")
+        ws.show_json(staging / "tfplan", staging / "plan.json")
+        os.chmod(staging / "tfplan", SECRET_MODE)
+        os.chmod(staging / "plan.json", SECRET_MODE)
+        plan = PlanView.load(staging / "plan.json")
+        summary = summarize(plan, cfg.protection)
         scrub_plan_text(plan, staging / "plan.txt")
         git = git_future.result()
         if git["dirty"]:
@@ -192,8 +184,8 @@ def drift_check(target: Target, ws: Workspace, out_dir: Path | None) -> tuple[Su
         log.step(f"init {target.stack.name} ({target.env.name}) with {ws.tf.binary.source}")
         ws.init()
         log.step(f"drift plan {target.stack.name} ({target.env.name}); the plan is not kept")
-        has_changes = ws.plan(private / "tfplan")
-        ws.show(private / "tfplan", private / "plan.json", private / "plan.txt")
+        has_changes = ws.plan(private / "tfplan", private / "plan.txt")
+        ws.show_json(private / "tfplan", private / "plan.json")
         plan = PlanView.load(private / "plan.json")
         scrub_plan_text(plan, private / "plan.txt")
         summary = summarize(plan, cfg.protection)

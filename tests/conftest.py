@@ -236,7 +236,7 @@ class ScenarioPlans:
             stream=False,
             ok_codes=(0, 2),
         )
-        ws.show(work / "tfplan", work / "plan.json", work / "plan.txt")
+        ws.show_json(work / "tfplan", work / "plan.json")
         return result.stdout, work / "plan.json"
 
 

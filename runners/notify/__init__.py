@@ -7,9 +7,25 @@ into the caller, and nothing here ever sees a plan value.
 
 from __future__ import annotations
 
-from runners.notify.dispatch import NotifyFailure, dispatch
-from runners.notify.event import Counts, Event, EventKind
-from runners.notify.settings import NotifyConfig, parse_notify
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runners.notify.dispatch import NotifyFailure, dispatch
+    from runners.notify.event import Counts, Event, EventKind
+    from runners.notify.settings import NotifyConfig, parse_notify
+
+# Loading the config reads notify settings; it must not pay for the delivery
+# code (channels, sockets, templates) that only a notification needs.
+_EXPORTS = {
+    "Counts": "runners.notify.event",
+    "Event": "runners.notify.event",
+    "EventKind": "runners.notify.event",
+    "NotifyConfig": "runners.notify.settings",
+    "NotifyFailure": "runners.notify.dispatch",
+    "dispatch": "runners.notify.dispatch",
+    "parse_notify": "runners.notify.settings",
+}
 
 __all__ = [
     "Counts",
@@ -20,3 +36,10 @@ __all__ = [
     "dispatch",
     "parse_notify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runners.notify' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

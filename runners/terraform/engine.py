@@ -229,26 +229,33 @@ class Gate:
 
     Terraform's plan rendering prints prior values that are not always marked
     sensitive, so the console shows progress live and the planned changes only
-    later, from the scrubbed ``plan.txt``.
+    later, from the scrubbed ``plan.txt``. What is held back from the marker
+    line on goes to ``keep`` when one is given: that is the rendered plan.
     """
 
-    def __init__(self, markers: Sequence[bytes], notice: bytes) -> None:
+    def __init__(
+        self, markers: Sequence[bytes], notice: bytes, keep: IO[bytes] | None = None
+    ) -> None:
         self.markers = tuple(markers)
         self.notice = notice
+        self.keep = keep
         self.open = True
         self._partial = b""
 
     def feed(self, chunk: bytes) -> bytes:
         if not self.open:
+            self._hold(chunk)
             return b""
         data = self._partial + chunk
         lines = data.split(b"\n")
         self._partial = lines.pop()
         out = []
-        for line in lines:
+        for i, line in enumerate(lines):
             if any(m in line for m in self.markers):
                 self.open = False
                 out.append(self.notice)
+                self._hold(b"\n".join(lines[i:]) + b"\n" + self._partial)
+                self._partial = b""
                 break
             out.append(line + b"\n")
         return b"".join(out)
@@ -256,6 +263,10 @@ class Gate:
     def close(self) -> bytes:
         rest, self._partial = self._partial, b""
         return rest if self.open else b""
+
+    def _hold(self, data: bytes) -> None:
+        if self.keep is not None and data:
+            self.keep.write(data)
 
 
 def _tee(

@@ -7,23 +7,16 @@ init always runs with ``-reconfigure``: automation must never migrate state.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runners.config import BackendConfig
+from runners.terraform import plantext
 from runners.terraform.engine import Gate, Result, Terraform, build_args
 
 LOCK_FILE = ".terraform.lock.hcl"
 
-# Lines where Terraform's plan output turns from progress to the rendered diff.
-_DIFF_STARTS = (
-    b"Objects have changed outside of Terraform",
-    b"Terraform used the selected providers to generate",
-    b"Terraform will perform the following actions",
-    b"Terraform planned the following actions",
-    b"Changes to Outputs:",
-)
 _DIFF_NOTICE = (
     b"\n(runners: the planned changes are printed below once sensitive values are scrubbed)\n"
 )
@@ -80,53 +73,48 @@ class Workspace:
             )
         )
 
-    def plan(self, planfile: Path, refresh_only: bool = False) -> bool:
-        """Plan into ``planfile``; True when there are changes (exit code 2)."""
-        result = self._run(
-            build_args(
-                ["plan"],
-                {
-                    "input": "false",
-                    "detailed_exitcode": True,
-                    "refresh_only": refresh_only,
-                    "no_color": not self.color,
-                    "var_file": list(self.var_files) or None,
-                    "out": str(planfile),
-                },
-            ),
-            ok_codes=(0, 2),
-            gate=Gate(_DIFF_STARTS, _DIFF_NOTICE),
-        )
+    def plan(self, planfile: Path, text_dest: Path, refresh_only: bool = False) -> bool:
+        """Plan into ``planfile``; True when there are changes (exit code 2).
+
+        ``text_dest`` receives the plan as ``terraform show -no-color`` would
+        print it, taken from the plan step's own output (``plantext``).
+        """
+        with open(text_dest, "wb") as held:
+            result = self._run(
+                build_args(
+                    ["plan"],
+                    {
+                        "input": "false",
+                        "detailed_exitcode": True,
+                        "refresh_only": refresh_only,
+                        "no_color": not self.color,
+                        "var_file": list(self.var_files) or None,
+                        "out": str(planfile),
+                    },
+                ),
+                ok_codes=(0, 2),
+                gate=Gate(plantext.STARTS, _DIFF_NOTICE, held),
+            )
+        text = plantext.from_plan_output(text_dest.read_bytes())
+        if text:
+            text_dest.write_bytes(text)
+        else:  # a rendering this version of runners does not recognise: ask show
+            self.show_text(planfile, text_dest)
         return result.returncode == 2
 
-    def show(self, planfile: Path, json_dest: Path, text_dest: Path) -> None:
-        """``show -json`` and plain ``show`` of one saved plan, run side by side."""
-        as_json, as_text = self.show_started(planfile, json_dest, text_dest)
-        wait([as_json, as_text])
-        as_json.result()
-        as_text.result()
+    def show_json(self, planfile: Path, dest: Path) -> None:
+        """``show -json`` of a saved plan into ``dest``."""
+        self._run(
+            build_args(["show"], {"json": True}, [str(planfile)]), stdout_file=dest, stream=False
+        )
 
-    def show_started(
-        self, planfile: Path, json_dest: Path, text_dest: Path
-    ) -> tuple[Future[Result], Future[Result]]:
-        """Start ``show -json`` and plain ``show`` side by side; the caller waits for both."""
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="terraform-show")
-        try:
-            as_json = pool.submit(
-                self._run,
-                build_args(["show"], {"json": True}, [str(planfile)]),
-                stdout_file=json_dest,
-                stream=False,
-            )
-            as_text = pool.submit(
-                self._run,
-                build_args(["show"], {"no_color": True}, [str(planfile)]),
-                stdout_file=text_dest,
-                stream=False,
-            )
-        finally:
-            pool.shutdown(wait=False)
-        return as_json, as_text
+    def show_text(self, planfile: Path, dest: Path) -> None:
+        """Plain ``show`` of a saved plan into ``dest``."""
+        self._run(
+            build_args(["show"], {"no_color": True}, [str(planfile)]),
+            stdout_file=dest,
+            stream=False,
+        )
 
     def local_module_dirs(self) -> list[Path]:
         """The stack's folder and every local module it uses, as ``init`` resolved them.
