@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runners.notify.dispatch import NotifyFailure, dispatch
+    from runners.notify.delivery import NotifyFailure, dispatch
     from runners.notify.event import Counts, Event, EventKind
     from runners.notify.settings import NotifyConfig, parse_notify
 
@@ -22,8 +22,8 @@ _EXPORTS = {
     "Event": "runners.notify.event",
     "EventKind": "runners.notify.event",
     "NotifyConfig": "runners.notify.settings",
-    "NotifyFailure": "runners.notify.dispatch",
-    "dispatch": "runners.notify.dispatch",
+    "NotifyFailure": "runners.notify.delivery",
+    "dispatch": "runners.notify.delivery",
     "parse_notify": "runners.notify.settings",
 }
 
@@ -42,4 +42,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'runners.notify' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

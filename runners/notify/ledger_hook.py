@@ -8,7 +8,7 @@ else, so building the event from it keeps plan values out by construction.
 from __future__ import annotations
 
 from runners.audit.record import AuditRecord
-from runners.notify.dispatch import dispatch
+from runners.notify.delivery import dispatch
 from runners.notify.event import Event, EventKind
 from runners.notify.settings import NotifyConfig
 
