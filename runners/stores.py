@@ -34,10 +34,16 @@ def state_bucket(cfg: Config, stack: Stack | None, env: Environment) -> StateBuc
 
 
 def s3_client(region: str) -> Any:
-    """An S3 client from the standard boto3 configuration (credentials, AWS_ENDPOINT_URL, profile)."""
-    import boto3
+    """An S3 client from the standard AWS configuration (credentials, AWS_ENDPOINT_URL, profile).
+
+    Made from a botocore session: the ledger and the locks need only the
+    low-level client, and boto3's layer on top (its S3 transfer manager,
+    resources) costs about 0.13 s of CPU that a plan would spend beside
+    Terraform.
+    """
+    import botocore.session
     from botocore.config import Config as BotoConfig
 
-    return boto3.session.Session().client(
+    return botocore.session.Session().create_client(
         "s3", region_name=region, config=BotoConfig(retries={"mode": "standard", "max_attempts": 5})
     )
