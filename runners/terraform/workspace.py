@@ -73,7 +73,7 @@ class Workspace:
             )
         )
 
-    def plan(self, planfile: Path, text_dest: Path, refresh_only: bool = False) -> bool:
+    def plan(self, planfile: Path, text_dest: Path) -> bool:
         """Plan into ``planfile``; True when there are changes (exit code 2).
 
         ``text_dest`` receives the plan as ``terraform show -no-color`` would
@@ -86,7 +86,6 @@ class Workspace:
                     {
                         "input": "false",
                         "detailed_exitcode": True,
-                        "refresh_only": refresh_only,
                         "no_color": not self.color,
                         "var_file": list(self.var_files) or None,
                         "out": str(planfile),
