@@ -14,12 +14,16 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
 from runners.aws.embedded import FAKE_CREDENTIALS, EmbeddedAWS
 from tests.jenkins_double import JenkinsDouble
+
+if TYPE_CHECKING:
+    from runners.terraform.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).parent.parent
@@ -199,6 +203,38 @@ def run_cli(
     )
 
 
+def scenario_workspace(
+    work: Path, name: str, *, color: bool = False, capture: bool = False
+) -> Workspace:
+    """A workspace in ``work`` holding scenario ``name``'s v2, with its v1 applied.
+
+    Uses the embedded Terraform. With ``capture``, Terraform's console output
+    goes to in-memory buffers (``ws.tf.console_out``) instead of the terminal.
+    """
+    import io
+
+    from runners.terraform import binary
+    from runners.terraform.engine import Terraform, base_environment
+    from runners.terraform.workspace import Workspace
+
+    shutil.copytree(FIXTURES / "scenarios" / name / "v1", work)
+    consoles = {"console_out": io.BytesIO(), "console_err": io.BytesIO()} if capture else {}
+    tf = Terraform(binary.resolve(), base_environment(None), **consoles)  # type: ignore[arg-type]
+    ws = Workspace(tf, work, work / ".terraform", color=color)
+    ws.init()
+    tf.run(
+        ["apply", "-auto-approve", "-input=false", "-no-color"],
+        work,
+        extra_env={"TF_DATA_DIR": str(ws.data_dir)},
+        stream=False,
+    )
+    for old in work.glob("**/*.tf"):
+        old.unlink()
+    shutil.copytree(FIXTURES / "scenarios" / name / "v2", work, dirs_exist_ok=True)
+    ws.init()
+    return ws
+
+
 class ScenarioPlans:
     """Apply a scenario's v1 with the embedded Terraform, then plan its v2.
 
@@ -210,26 +246,9 @@ class ScenarioPlans:
         self.tmp_path = tmp_path
 
     def __call__(self, name: str) -> tuple[str, Path]:
-        from runners.terraform import binary
-        from runners.terraform.engine import Terraform, base_environment
-        from runners.terraform.workspace import Workspace
-
         work = self.tmp_path / name
-        shutil.copytree(FIXTURES / "scenarios" / name / "v1", work)
-        tf = Terraform(binary.resolve(), base_environment(None))
-        ws = Workspace(tf, work, work / ".terraform", color=False)
-        ws.init()
-        tf.run(
-            ["apply", "-auto-approve", "-input=false", "-no-color"],
-            work,
-            extra_env={"TF_DATA_DIR": str(ws.data_dir)},
-            stream=False,
-        )
-        for old in work.glob("**/*.tf"):
-            old.unlink()
-        shutil.copytree(FIXTURES / "scenarios" / name / "v2", work, dirs_exist_ok=True)
-        ws.init()
-        result = tf.run(
+        ws = scenario_workspace(work, name)
+        result = ws.tf.run(
             ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={work / 'tfplan'}"],
             work,
             extra_env={"TF_DATA_DIR": str(ws.data_dir)},

@@ -10,46 +10,18 @@ saved plan is shown by a second, real ``terraform show -no-color``.
 
 from __future__ import annotations
 
-import io
-import shutil
 from pathlib import Path
 
 import pytest
 
-from runners.terraform import binary, plantext
-from runners.terraform.engine import Terraform, base_environment
-from runners.terraform.workspace import Workspace
-from tests.conftest import FIXTURES
-
-
-def _planned_workspace(tmp_path: Path, name: str, color: bool) -> Workspace:
-    work = tmp_path / name
-    shutil.copytree(FIXTURES / "scenarios" / name / "v1", work)
-    tf = Terraform(
-        binary.resolve(),
-        base_environment(None),
-        console_out=io.BytesIO(),  # type: ignore[arg-type]
-        console_err=io.BytesIO(),  # type: ignore[arg-type]
-    )
-    ws = Workspace(tf, work, work / ".terraform", color=color)
-    ws.init()
-    tf.run(
-        ["apply", "-auto-approve", "-input=false", "-no-color"],
-        work,
-        extra_env={"TF_DATA_DIR": str(ws.data_dir)},
-        stream=False,
-    )
-    for old in work.glob("**/*.tf"):
-        old.unlink()
-    shutil.copytree(FIXTURES / "scenarios" / name / "v2", work, dirs_exist_ok=True)
-    ws.init()
-    return ws
+from runners.terraform import plantext
+from tests.conftest import scenario_workspace
 
 
 @pytest.mark.parametrize("color", [False, True], ids=["no-color", "color"])
 @pytest.mark.parametrize("name", ["mixed", "destroy_all", "empty", "sensitive"])
 def test_plan_text_is_what_show_prints(tmp_path: Path, name: str, color: bool) -> None:
-    ws = _planned_workspace(tmp_path, name, color)
+    ws = scenario_workspace(tmp_path / name, name, color=color, capture=True)
     ws.plan(tmp_path / "tfplan", tmp_path / "plan.txt")
     ws.show_text(tmp_path / "tfplan", tmp_path / "shown.txt")
     shown = (tmp_path / "shown.txt").read_text()
@@ -62,7 +34,7 @@ def test_plan_text_is_what_show_prints(tmp_path: Path, name: str, color: bool) -
 
 
 def test_the_console_never_sees_the_rendered_plan(tmp_path: Path) -> None:
-    ws = _planned_workspace(tmp_path, "sensitive", color=False)
+    ws = scenario_workspace(tmp_path / "sensitive", "sensitive", color=False, capture=True)
     ws.plan(tmp_path / "tfplan", tmp_path / "plan.txt")
     console = ws.tf.console_out.getvalue().decode()  # type: ignore[union-attr]
     assert "Refreshing state" in console  # progress is live
@@ -74,7 +46,7 @@ def test_the_console_never_sees_the_rendered_plan(tmp_path: Path) -> None:
 def test_an_unrecognised_rendering_falls_back_to_show(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ws = _planned_workspace(tmp_path, "mixed", color=False)
+    ws = scenario_workspace(tmp_path / "mixed", "mixed", color=False, capture=True)
     monkeypatch.setattr(plantext, "STARTS", (b"a line no Terraform prints",))
     ws.plan(tmp_path / "tfplan", tmp_path / "plan.txt")
     ws.show_text(tmp_path / "tfplan", tmp_path / "shown.txt")
