@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runners.terraform.affected import affected_stacks
+from runners.change.affected import affected_stacks
 from tests.conftest import GitRepoHelper, run_cli
 
 

@@ -15,7 +15,7 @@ import pytest
 from runners.audit.ledger import Ledger, LocalLedger, S3Ledger
 from runners.audit.record import AuditRecord, now
 from runners.aws.embedded import EmbeddedAWS, free_port
-from runners.stores import s3_client
+from runners.change.stores import s3_client
 from tests.conftest import GitRepoHelper, run_cli
 
 

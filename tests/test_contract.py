@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runners.terraform.contract import (
+from runners.change.contract import (
     ApplyFacts,
     Approval,
     ToolFacts,

@@ -19,8 +19,8 @@ from typing import Any
 
 from runners import log
 from runners.audit.record import AuditRecord
+from runners.change.stores import s3_client, state_bucket
 from runners.config import Config, Environment, Stack
-from runners.stores import s3_client, state_bucket
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
     "s3": frozenset({"PutObject", "GetObject", "ListObjectsV2"})

@@ -25,7 +25,7 @@ class AffectedCommand(Command):
         parser.add_argument("--format", choices=("text", "json"), default="text")
 
     def run(self, args: argparse.Namespace) -> int:
-        from runners.affected_stacks import find_affected
+        from runners.change.affected_stacks import find_affected
         from runners.gitrepo import GitRepo
 
         cfg = load_config(args)

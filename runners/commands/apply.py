@@ -8,12 +8,12 @@ from functools import partial
 from pathlib import Path
 
 from runners import ci
-from runners.applier import Applier, ApplyRequest
 from runners.audit.ledger import open_ledger
+from runners.change.applier import Applier, ApplyRequest
+from runners.change.locks import lock_for
 from runners.commands import Command
 from runners.commands.common import load_config
 from runners.gitrepo import GitRepo
-from runners.locks import lock_for
 from runners.notify.ledger_hook import notify_record
 from runners.stacks import select, workspace
 

@@ -54,10 +54,10 @@ class PlanCommand(Command):
         ci.add_arguments(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from runners import plan_start
+        from runners.change import plan_start
 
         # Terraform init starts before the plan machinery is even imported.
         started = plan_start.start(args)
-        from runners import plan_jobs
+        from runners.change import plan_jobs
 
         return plan_jobs.run(args, started)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from runners.change.locks import lock_for, unlock
 from runners.commands import Command
 from runners.commands.common import load_config
-from runners.locks import lock_for, unlock
 
 
 class UnlockCommand(Command):

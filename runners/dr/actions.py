@@ -9,14 +9,14 @@ from functools import partial
 from pathlib import Path
 
 from runners import ci, log
+from runners.change.plan_jobs import planned
+from runners.change.planner import plan_stack
 from runners.config import Config
 from runners.dr import drplan, outputs, workflow
 from runners.dr.model import Preparation
 from runners.errors import ExitCode
 from runners.fsutil import check_out_dir
 from runners.gitrepo import GitRepo
-from runners.plan_jobs import planned
-from runners.planner import plan_stack
 from runners.stacks import select
 
 

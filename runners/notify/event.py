@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from runners.change.manifest import Manifest
 from runners.ci import BuildContext
-from runners.terraform.manifest import Manifest
 
 REASON_MAX = 500
 FIELD_MAX = 300

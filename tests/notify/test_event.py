@@ -9,11 +9,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runners.change import manifest as manifest_mod
 from runners.ci import BuildContext
 from runners.notify import Counts, Event, EventKind, render
 from runners.notify.channels.email import EmailChannel
 from runners.notify.event import EXCERPT_MAX, excerpt, one_line
-from runners.terraform import manifest as manifest_mod
 from runners.terraform.summary import Summary
 
 SUMMARY = Summary(

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from runners import config
+from runners.change import manifest as manifest_mod
 from runners.ci import BuildContext
 from runners.notify import Event, EventKind, NotifyConfig, dispatch, render
 from runners.notify.channels.email import EmailChannel
 from runners.notify.channels.slack import SlackChannel
 from runners.notify.channels.webhook import WebhookChannel
 from runners.stacks import select, workspace
-from runners.terraform import manifest as manifest_mod
 from tests.conftest import GitRepoHelper, run_cli
 from tests.notify.conftest import HttpSink, SmtpSink
 

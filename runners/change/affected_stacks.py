@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from runners.change.affected import Affected, affected_stacks
 from runners.config import Config
 from runners.gitrepo import GitRepo
 from runners.stacks import code_closure
-from runners.terraform.affected import Affected, affected_stacks
 
 
 def find_affected(cfg: Config, repo: GitRepo, base: str, head: str) -> list[Affected]:

@@ -20,14 +20,14 @@ from pathlib import Path
 from runners import log
 from runners.audit.ledger import Ledger
 from runners.audit.record import AuditRecord, now, summary_counts
+from runners.change import manifest as manifest_mod
+from runners.change.contract import ApplyFacts, Approval, ToolFacts, check_plan, check_tools
+from runners.change.locks import LockInfo, StackLock
 from runners.ci import BuildContext
 from runners.errors import InputError, Locked, Refused, RunnersError, TerraformError
 from runners.fsutil import sha256_file
 from runners.gitrepo import GitRepo
-from runners.locks import LockInfo, StackLock
 from runners.stacks import Target, code_closure
-from runners.terraform import manifest as manifest_mod
-from runners.terraform.contract import ApplyFacts, Approval, ToolFacts, check_plan, check_tools
 from runners.terraform.engine import Interrupted
 from runners.terraform.workspace import Workspace
 

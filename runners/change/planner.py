@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from runners import __version__, log
+from runners.change import manifest as manifest_mod
 from runners.ci import BuildContext
 from runners.fsutil import atomic_write_text, replace_into, sha256_file
 from runners.gitrepo import GitRepo
 from runners.stacks import Target
-from runners.terraform import manifest as manifest_mod
 from runners.terraform.planfile import read_facts
 from runners.terraform.planview import PlanView
 from runners.terraform.report import ReportContext, render_markdown

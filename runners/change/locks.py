@@ -206,7 +206,7 @@ def unlock(store: LockStore, run_id: str) -> LockInfo:
 
 def lock_for(cfg: Config, stack: Stack, env: Environment) -> StackLock:
     """The stack's lock in its state bucket, or a file when the stack has no bucket."""
-    from runners.stores import s3_client, state_bucket
+    from runners.change.stores import s3_client, state_bucket
 
     label = f"stack {stack.name} ({env.name})"
     bucket = state_bucket(cfg, stack, env)

@@ -1,6 +1,6 @@
 """The plan command's jobs: one stack, every affected stack, or a drift check.
 
-Each job plans through ``runners.planner``, appends its audit record and
+Each job plans through ``runners.change.planner``, appends its audit record and
 sends its notification, whatever the result.
 """
 
@@ -15,16 +15,16 @@ from functools import partial
 from pathlib import Path
 
 from runners import ci, log
-from runners.affected_stacks import find_affected
 from runners.audit.ledger import Ledger, open_ledger
 from runners.audit.record import AuditRecord, now, summary_counts
+from runners.change.affected_stacks import find_affected
+from runners.change.plan_start import Started
+from runners.change.planner import PlanOutcome, drift_check, plan_stack
 from runners.config import Config, Environment
 from runners.errors import ExitCode, RunnersError, UsageError
 from runners.fsutil import atomic_write_text, check_out_dir
 from runners.gitrepo import GitRepo
 from runners.notify.ledger_hook import notify_record
-from runners.plan_start import Started
-from runners.planner import PlanOutcome, drift_check, plan_stack
 from runners.stacks import Target, select, workspace
 
 
