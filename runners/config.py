@@ -42,6 +42,21 @@ class Environment:
     require_manual_trigger: bool = False
     backend: BackendConfig = field(default_factory=dict)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    # Read the approver and the build cause from Jenkins, not from flags.
+    verify_build: bool = False
+    # Approvals each merge request behind a change needs on the Git platform.
+    require_mr_approvals: int = 0
+    # Why approval is required, for refusals: "it lists approvers", ...; None when it is not.
+    approval_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """``[identities.JENKINS_ID]``: the other names one person goes by."""
+
+    jenkins_id: str
+    git_emails: tuple[str, ...] = ()
+    platform_users: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,7 @@ class Config:
     jenkins: jenkins_settings.JenkinsSettings = field(
         default_factory=jenkins_settings.JenkinsSettings
     )
+    identities: dict[str, Identity] = field(default_factory=dict)
 
     def environment(self, name: str) -> Environment:
         try:
@@ -96,16 +112,44 @@ class Config:
         return None
 
     def backend_for(self, stack: Stack, env: Environment) -> BackendConfig:
-        """Env-wide backend defaults overlaid by the stack's own, with placeholders filled."""
-        merged: BackendConfig = {**env.backend, **stack.backend.get(env.name, {})}
-        out: BackendConfig = {}
-        for key, value in merged.items():
-            out[key] = (
-                value.replace("{stack}", stack.name).replace("{env}", env.name)
-                if isinstance(value, str)
-                else value
-            )
-        return out
+        return backend_for(stack, env)
+
+
+def backend_for(stack: Stack, env: Environment) -> BackendConfig:
+    """Env-wide backend defaults overlaid by the stack's own, with placeholders filled.
+
+    A local state ``path`` (or ``workspace_dir``) is made absolute against the
+    stack's folder, which is where Terraform resolves it when it plans; the
+    apply runs Terraform in a clean copy of the branch head, and a relative
+    path there would name a file in that throwaway copy.
+    """
+    merged: BackendConfig = {**env.backend, **stack.backend.get(env.name, {})}
+    out: BackendConfig = {}
+    for key, raw in merged.items():
+        value = raw
+        if isinstance(value, str):
+            value = value.replace("{stack}", stack.name).replace("{env}", env.name)
+            if key in _LOCAL_PATHS and "bucket" not in merged and not Path(value).is_absolute():
+                value = str(stack.dir / Path(value).expanduser())
+        out[key] = value
+    return out
+
+
+_LOCAL_PATHS = ("path", "workspace_dir")
+
+
+def state_identity(backend: BackendConfig, stack_dir: Path) -> str | None:
+    """Where a backend keeps the state, as one comparable string; None when config does not say."""
+    bucket, key = backend.get("bucket"), backend.get("key")
+    if isinstance(bucket, str) and bucket:
+        if not isinstance(key, str) or not key:
+            return None
+        prefix = backend.get("workspace_key_prefix")
+        return f"s3://{bucket}/{prefix}/{key}" if prefix else f"s3://{bucket}/{key}"
+    path = backend.get("path")
+    if isinstance(path, str) and path:
+        return str((stack_dir / Path(path).expanduser()).resolve())
+    return None
 
 
 def load(path: Path) -> Config:
@@ -127,13 +171,18 @@ def load(path: Path) -> Config:
 def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
-    top.only("runners", "environments", "stacks", "protected", "policies", "dr", "jenkins")
+    top.only(
+        "runners", "environments", "stacks", "protected", "policies", "dr", "jenkins", "identities"
+    )
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "ledger", "report_max_chars")
     environments = _environments(top.table("environments", required=True))
     stacks = _stacks(top.table("stacks", required=True), root, environments)
     protection = _protection(top.table("protected"))
     jenkins = jenkins_settings.parse(top.table("jenkins"), root, environments, stacks)
+    dr = parse_dr(top.table("dr"), stacks)
+    _check_state_keys(path, environments, stacks, dr)
+    identities = _identities(top.table("identities"))
 
     terraform = settings.str("terraform")
     cache = settings.str("plugin_cache_dir")
@@ -152,8 +201,9 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         ledger=_path(root, ledger) if ledger else None,
         report_max_chars=report_max,
         policies=parse_policies(top.table("policies")),
-        dr=parse_dr(top.table("dr"), stacks),
+        dr=dr,
         jenkins=jenkins,
+        identities=identities,
     )
 
 
@@ -174,6 +224,8 @@ ENV_KEYS = (
     "require_manual_trigger",
     "backend",
     "notify",
+    "verify_build",
+    "require_mr_approvals",
 )
 
 
@@ -198,11 +250,25 @@ def _environments(table: Table) -> dict[str, Environment]:
         if role is not None and not role.startswith("arn:"):
             raise t.fail("role_arn", f"expected an IAM role ARN, got {role!r}")
         approvers = t.str_list("approvers")
-        require_approval = t.bool("require_approval", False)
-        if require_approval and not approvers:
-            raise t.fail(
-                "approvers", "require_approval is true, so at least one approver is needed"
-            )
+        # Fail closed: listing approvers, or being production, means approval is
+        # required (and a person's build, and a build read from Jenkins) unless
+        # the file says otherwise in so many words.
+        reason = (
+            "it lists approvers"
+            if approvers
+            else "it is named production"
+            if name == "production"
+            else None
+        )
+        if t.has("require_approval"):
+            require_approval = t.bool("require_approval", False)
+            if require_approval and not approvers:
+                raise t.fail(
+                    "approvers", "require_approval is true, so at least one approver is needed"
+                )
+            reason = "require_approval = true" if require_approval else None
+        else:
+            require_approval = reason is not None
         envs[name] = Environment(
             name=name,
             branch=t.req_str("branch"),
@@ -213,9 +279,12 @@ def _environments(table: Table) -> dict[str, Environment]:
             approvers=approvers,
             require_approval=require_approval,
             allow_self_approval=t.bool("allow_self_approval", False),
-            require_manual_trigger=t.bool("require_manual_trigger", False),
+            require_manual_trigger=t.bool("require_manual_trigger", require_approval),
             backend=t.scalar_map("backend"),
             notify=parse_notify(t.table("notify")),
+            verify_build=t.bool("verify_build", require_approval),
+            require_mr_approvals=t.int("require_mr_approvals", 0),
+            approval_reason=reason,
         )
         t.check_unknown()
     if not envs:
@@ -274,6 +343,73 @@ def _stacks(table: Table, root: Path, envs: dict[str, Environment]) -> dict[str,
     if not stacks:
         raise ConfigError(table.path, "stacks", "define at least one [stacks.NAME] table")
     return stacks
+
+
+def _check_state_keys(
+    path: Path, envs: dict[str, Environment], stacks: dict[str, Stack], dr: DrConfig
+) -> None:
+    """No two (stack, environment) pairs may share a state, nor a rebuild share theirs.
+
+    Otherwise the runner lock, the ledger's last applied commit and the
+    apply's backend check could not tell one target from the other.
+    """
+    seen: dict[str, str] = {}
+    for stack in stacks.values():
+        for env_name in stack.environments:
+            env = envs[env_name]
+            where = state_identity(backend_for(stack, env), stack.dir)
+            if where is None:
+                continue
+            who = f"stack {stack.name!r} in {env.name!r}"
+            if where in seen:
+                key = (
+                    f"stacks.{stack.name}.backend.{env.name}"
+                    if env.name in stack.backend
+                    else f"environments.{env.name}.backend"
+                )
+                raise ConfigError(
+                    path,
+                    key,
+                    f"{who} and {seen[where]} share the state {where}; "
+                    "each needs its own (use {stack} and {env} in key or path)",
+                )
+            seen[where] = who
+    if not dr.backend:
+        return
+    for stack in stacks.values():
+        for env_name in stack.environments:
+            env = envs[env_name]
+            if env.backup_region is None:
+                continue
+            filled = {
+                k: v.replace("{stack}", stack.name)
+                .replace("{env}", env.name)
+                .replace("{region}", env.backup_region)
+                if isinstance(v, str)
+                else v
+                for k, v in dr.backend.items()
+            }
+            where = state_identity({**backend_for(stack, env), **filled}, stack.dir)
+            if where is not None and where in seen:
+                raise ConfigError(
+                    path,
+                    "dr.backend",
+                    f"the rebuild of stack {stack.name!r} ({env.name}) in {env.backup_region} "
+                    f"would write the state of {seen[where]} ({where})",
+                )
+
+
+def _identities(table: Table) -> dict[str, Identity]:
+    out: dict[str, Identity] = {}
+    for name, t in table.items():
+        t.only("git_emails", "platform_users")
+        out[name] = Identity(
+            jenkins_id=name,
+            git_emails=tuple(e.lower() for e in t.str_list("git_emails")),
+            platform_users=tuple(u.lower() for u in t.str_list("platform_users")),
+        )
+        t.check_unknown()
+    return out
 
 
 def _protection(table: Table) -> Protection:

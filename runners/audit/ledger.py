@@ -9,7 +9,6 @@ file and is uploaded by the next run that can.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -19,7 +18,7 @@ from typing import Any
 
 from runners import log
 from runners.audit.record import AuditRecord
-from runners.change.stores import s3_client, state_bucket
+from runners.change.stores import aws_failure, failure_code, s3_client, state_bucket
 from runners.config import Config, Environment, Stack
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
@@ -52,13 +51,14 @@ class LocalLedger:
                     continue
                 try:
                     yield AuditRecord.from_dict(json.loads(line))
-                except (ValueError, TypeError):
+                except (ValueError, TypeError, AttributeError, RecursionError):
                     log.warn(f"{self.path}:{number}: not an audit record; skipped")
 
 
 class S3Ledger:
-    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+    def __init__(self, client: Any, bucket: str, prefix: str, region: str = "") -> None:
         self.client, self.bucket, self.prefix = client, bucket, prefix.rstrip("/") + "/audit/"
+        self.region = region or str(getattr(getattr(client, "meta", None), "region_name", ""))
 
     def key(self, record: AuditRecord) -> str:
         day = record.started_at[:10].replace("-", "/")
@@ -84,21 +84,51 @@ class S3Ledger:
                 raise
 
     def keys(self, since: dt.date | None = None) -> Iterator[str]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for obj in page.get("Contents", []):
-                key = obj["Key"]
-                if since is not None and _key_day(key, self.prefix) < since:
-                    continue
-                yield key
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        where = f"s3://{self.bucket}/{self.prefix}"
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for obj in page.get("Contents", []):
+                    key = obj["Key"]
+                    if since is not None and _key_day(key, self.prefix) < since:
+                        continue
+                    yield key
+        except (BotoCoreError, ClientError) as exc:
+            raise aws_failure(exc, "ListObjectsV2", where, self.region) from None
+
+    def read(self, key: str) -> AuditRecord | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise aws_failure(exc, "GetObject", f"s3://{self.bucket}/{key}", self.region) from None
+        try:
+            return AuditRecord.from_dict(json.loads(body))
+        except (ValueError, TypeError, AttributeError, RecursionError):
+            log.warn(f"s3://{self.bucket}/{key}: not an audit record; skipped")
+            return None
 
     def records(self, since: dt.date | None = None) -> Iterator[AuditRecord]:
         for key in self.keys(since):
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            try:
-                yield AuditRecord.from_dict(json.loads(body))
-            except (ValueError, TypeError):
-                log.warn(f"s3://{self.bucket}/{key}: not an audit record; skipped")
+            record = self.read(key)
+            if record is not None:
+                yield record
+
+    def newest_first(self, stack: str, environment: str) -> Iterator[AuditRecord]:
+        """One stack's records in one environment, newest first (ids sort by time)."""
+        marker = f"/{stack}/{environment}/"
+        mine = sorted(
+            (k for k in self.keys() if marker in k[len(self.prefix) :]),
+            key=lambda k: k.rsplit("/", 1)[-1],
+            reverse=True,
+        )
+        for key in mine:
+            record = self.read(key)
+            if record is not None:
+                yield record
 
 
 def _key_day(key: str, prefix: str) -> dt.date:
@@ -131,25 +161,70 @@ class Ledger:
         if self.remote is not None:
             try:
                 self.remote.append(record)
-                self._flush_pending()
             except Exception as exc:  # reported below; the pending file keeps the record
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
                 problems.append(
-                    f"s3://{self.remote.bucket}/{self.remote.prefix} ({code}); kept for the next run"
+                    f"s3://{self.remote.bucket}/{self.remote.prefix} ({failure_code(exc)}); "
+                    + ("kept for the next run" if self._keep(record) else "and not kept locally")
                 )
-                if self.pending is not None:
-                    with contextlib.suppress(OSError):
-                        self.pending.append(record)
+            else:
+                self._flush_pending()
         for line in problems:
             log.warn(f"audit record {record.id} not written to {line}")
         return problems
 
+    def _keep(self, record: AuditRecord) -> bool:
+        if self.pending is None:
+            return False
+        try:
+            self.pending.append(record)
+        except OSError:
+            return False
+        return True
+
     def _flush_pending(self) -> None:
         if self.pending is None or self.remote is None or not self.pending.path.exists():
             return
-        for record in self.pending.records():
-            self.remote.append(record)  # idempotent: an existing object is left as it is
-        self.pending.path.unlink()
+        try:
+            for record in self.pending.records():
+                self.remote.append(record)  # idempotent: an existing object is left as it is
+            self.pending.path.unlink()
+        except Exception as exc:  # the pending file stays for the run after this one
+            log.warn(f"pending audit records not uploaded yet ({failure_code(exc)})")
+
+    def recorded_somewhere(self, problems: list[str]) -> bool:
+        """Did ``append`` leave the record in at least one store (S3, the ledger or pending)?"""
+        stores = int(self.local is not None) + int(self.remote is not None)
+        kept = any(p.endswith("kept for the next run") for p in problems)
+        return stores > len(problems) or kept
+
+    def last_applied(self, stack: str, environment: str, state: str | None) -> str | None:
+        """The commit of this stack's last successful apply to ``state``, from the ledger.
+
+        The state bucket's ledger when there is one (a local file anyone in the
+        workspace can edit is no evidence then), else the local ledger. A
+        record written before records named their state counts for any state.
+        """
+        source: Iterable[AuditRecord]
+        if self.remote is not None:
+            source = self.remote.newest_first(stack, environment)
+        elif self.local is not None:
+            source = sorted(
+                (
+                    r
+                    for r in self.local.records()
+                    if (r.stack, r.environment) == (stack, environment)
+                ),
+                key=lambda r: (r.started_at, r.id),
+                reverse=True,
+            )
+        else:
+            return None
+        for record in source:
+            if record.kind != "apply" or record.result != "applied" or not record.commit:
+                continue
+            if state is None or record.state in (None, state):
+                return record.commit
+        return None
 
     def records(self, since: dt.date | None = None) -> list[AuditRecord]:
         seen: dict[str, AuditRecord] = {}
@@ -167,7 +242,11 @@ class Ledger:
 def open_ledger(cfg: Config, stack: Stack | None, env: Environment) -> Ledger:
     """The ledger for one environment: its state bucket (when it has one) and the local file."""
     bucket = state_bucket(cfg, stack, env)
-    remote = S3Ledger(s3_client(bucket.region), bucket.bucket, bucket.prefix) if bucket else None
+    remote = (
+        S3Ledger(s3_client(bucket.region), bucket.bucket, bucket.prefix, bucket.region)
+        if bucket
+        else None
+    )
     return Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, remote)
 
 
@@ -181,7 +260,8 @@ def all_records(cfg: Config, since: dt.date | None = None) -> list[AuditRecord]:
             if b is not None:
                 buckets[(b.bucket, b.prefix)] = b
     ledgers = [
-        Ledger(None, S3Ledger(s3_client(b.region), b.bucket, b.prefix)) for b in buckets.values()
+        Ledger(None, S3Ledger(s3_client(b.region), b.bucket, b.prefix, b.region))
+        for b in buckets.values()
     ]
     ledgers.append(Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, None))
     for ledger in ledgers:

@@ -26,8 +26,10 @@ def new_id(started: str) -> str:
 
 @dataclass
 class AuditRecord:
-    kind: str  # plan | apply | drift
-    result: str  # planned | no-changes | applied | failed | refused | locked | interrupted | drifted | in-sync
+    kind: str  # plan | apply | drift | unlock
+    # planned | no-changes | started | applied | failed | refused | locked | interrupted |
+    # drifted | in-sync | unlocked
+    result: str
     stack: str
     environment: str
     started_at: str
@@ -46,6 +48,11 @@ class AuditRecord:
     notifications_failed: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
     runners_version: str = __version__
+    # An apply's "started" record and its outcome share the run id (the lock's).
+    run_id: str | None = None
+    state: str | None = None  # the state written: s3://bucket/key or a file path
+    # Where each checked fact came from: {"approved_by": "jenkins", "head": "...", ...}
+    evidence: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -64,6 +71,8 @@ class AuditRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditRecord:
+        if not isinstance(data, dict):
+            raise TypeError("an audit record is a JSON object")
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
 
