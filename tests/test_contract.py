@@ -89,7 +89,7 @@ MUTATIONS: dict[str, tuple[str, Any]] = {
     "tfplan missing": ("plan.tfplan_actual", None),
     "plan.json changed": ("plan.plan_json_actual", SHA_C),
     "dirty": ("plan.dirty", True),
-    "var file": ("plan.var_file_differences", ("var file x differs",)),
+    "var file": ("plan.problems", ("var file x differs",)),
     "no key here": ("signing", Signing(None, "k1", None)),
     "another key": ("signing", Signing("k2", "k1", False)),
     "bad signature": ("signing.valid", False),

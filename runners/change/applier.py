@@ -169,6 +169,11 @@ class Applier:
         key = self.environ.get(manifest_mod.SIGNING_KEY_ENV) or None
         valid = manifest_mod.signature_valid(manifest, key) if key else None
         branch = self.here.env.branch
+        if (manifest.stack, manifest.environment) != (self.here.stack.name, self.here.env.name):
+            raise Refused(
+                f"the plan is for stack {manifest.stack!r} in {manifest.environment!r}, "
+                f"not {self.here.stack.name!r} in {self.here.env.name!r}"
+            )
         # Where the key vouches for the manifest, the branch it names is the anchor:
         # a working copy edited to name another branch cannot pick the policy.
         if valid and manifest.environment_branch and manifest.environment_branch != branch:
@@ -213,6 +218,11 @@ class Applier:
                 saved = read_plan(planfile)
             except InputError as exc:
                 unreadable.append(f"tfplan is not a readable plan ({exc})")
+        if saved is not None and saved.snapshot is None:
+            unreadable.append(
+                "the plan file holds no configuration snapshot (tfconfig/), so its code cannot "
+                "be compared with the branch: it was made by an older Terraform; plan again"
+            )
         backend = self._backend(cfg, target, manifest.dr_region)
         state = state_identity(backend, target.stack.dir)
         record.state = state
@@ -254,7 +264,7 @@ class Applier:
                 tfplan_actual=tfplan_actual,
                 plan_json_actual=_sha(request.plan_dir / "plan.json"),
                 dirty=manifest.dirty,
-                var_file_differences=tuple(
+                problems=tuple(
                     evidence.var_file_differences(manifest.var_files, expected_vars, branch)
                 )
                 + tuple(unreadable),

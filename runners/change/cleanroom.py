@@ -210,10 +210,7 @@ def examine(
     code = (
         differences(saved.snapshot, installed_modules(ws, src))
         if saved.snapshot is not None
-        else [
-            "the plan file holds no configuration snapshot (tfconfig/), so its code cannot be "
-            "compared with the branch; plan again with a current Terraform"
-        ]
+        else ["the plan file holds no configuration snapshot (tfconfig/)"]
     )
     kind, expected = resolved_backend(ws)
     pulled = private / "state.json"

@@ -67,7 +67,7 @@ class PlanFacts:
     tfplan_actual: str | None  # None: missing
     plan_json_actual: str | None
     dirty: bool = False
-    var_file_differences: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # an unreadable tfplan, no snapshot, var files that differ
 
 
 @dataclass(frozen=True)
@@ -392,7 +392,7 @@ def check(f: ApplyFacts) -> list[str]:
         reasons.append(
             "the plan was made from uncommitted changes, so no commit says what it applies"
         )
-    reasons += list(f.plan.var_file_differences)
+    reasons += list(f.plan.problems)
     reasons += _approval(f)
     reasons += _build(f)
     reasons += _merge_requests(f)
