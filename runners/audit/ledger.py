@@ -77,10 +77,7 @@ class S3Ledger:
             )
         except ClientError as exc:
             # Already there: a retry of an upload that had succeeded. Records never change.
-            if exc.response["Error"]["Code"] not in (
-                "PreconditionFailed",
-                "ConditionalRequestConflict",
-            ):
+            if failure_code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise
 
     def keys(self, since: dt.date | None = None) -> Iterator[str]:

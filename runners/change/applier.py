@@ -49,6 +49,8 @@ LockFactory = Callable[[Config, Stack, Environment, BackendConfig], StackLock]
 
 _STALE = ("Saved plan is stale", "saved plan is stale")
 _MR_KEYS = ("id", "source", "target", "url", "author")
+# What Terraform writes into the folder it runs in when something goes wrong.
+_RESCUED = ("errored.tfstate", "crash.log")
 
 
 @dataclass(frozen=True)
@@ -322,6 +324,17 @@ class Applier:
             raise Refused("; ".join(reasons))
         self._locked_apply(request, record, target, backend, ws, planfile)
 
+    def _rescue(self, folder: Path) -> None:
+        """Keep what Terraform left in the throwaway folder for a person: a state it could not save."""
+        for name in _RESCUED:
+            left = folder / name
+            if not left.is_file():
+                continue
+            dest = self.here.stack.dir / name
+            shutil.copyfile(left, dest)
+            os.chmod(dest, 0o600)
+            log.warn(f"Terraform left {name}; kept at {dest}")
+
     def _backend(self, cfg: Config, target: Target, dr_region: str | None) -> BackendConfig:
         if dr_region is None:
             return cfg.backend_for(target.stack, target.env)
@@ -368,6 +381,8 @@ class Applier:
                         "Terraform rejected the plan as stale: the state changed since it was made; plan again"
                     ) from None
                 raise
+            finally:
+                self._rescue(ws.dir)
         finally:
             try:
                 lock.release()

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from runners import log
-from runners.change.stores import PREFIX, aws_failure, bucket_of, s3_client
+from runners.change.stores import PREFIX, aws_failure, bucket_of, failure_code, s3_client
 from runners.config import BackendConfig, Config, Environment, Stack, state_identity
 from runners.errors import Locked, RunnersError
 
@@ -126,7 +126,7 @@ class S3LockStore(LockStore):
                 ContentType="application/json",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in _HELD_CODES:
+            if failure_code(exc) in _HELD_CODES:
                 return False
             raise self._fail(exc, "PutObject") from None
         except BotoCoreError as exc:
@@ -140,7 +140,7 @@ class S3LockStore(LockStore):
             got = self.client.get_object(Bucket=self.bucket, Key=self.key)
             body = got["Body"].read()
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in _GONE_CODES:
+            if failure_code(exc) in _GONE_CODES:
                 return None
             raise self._fail(exc, "GetObject") from None
         except BotoCoreError as exc:
@@ -153,7 +153,7 @@ class S3LockStore(LockStore):
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=tag)
         except ClientError as exc:
-            code = exc.response["Error"]["Code"]
+            code = failure_code(exc)
             if code in _HELD_CODES:
                 return False
             if code in _GONE_CODES:
