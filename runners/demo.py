@@ -159,9 +159,7 @@ class Demo:
             """)
         )
         self.git("add", "-A")
-        self.git(
-            "commit", "-q", "-m", "Grow the web tier; upgrade PostgreSQL to 17", author=DANA
-        )
+        self.git("commit", "-q", "-m", "Grow the web tier; upgrade PostgreSQL to 17", author=DANA)
         tfvars.write_text(tfvars.read_text().replace('web-3 = "medium"', 'web-3 = "large"'))
         self.git("commit", "-q", "-am", "web-3 takes the reporting load: large", author=BOB)
         print(self.git("log", "--format=%h %an: %s", "production..HEAD"))

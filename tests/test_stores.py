@@ -42,7 +42,7 @@ dir = "app"
 @pytest.fixture
 def s3_repo(git_repo: GitRepoHelper) -> GitRepoHelper:
     git_repo.write("runners.toml", S3_CONFIG)
-    git_repo.write("app/main.tf", "terraform {\n  backend \"s3\" {}\n}\n")
+    git_repo.write("app/main.tf", 'terraform {\n  backend "s3" {}\n}\n')
     git_repo.commit("app")
     return git_repo
 
@@ -78,7 +78,9 @@ def test_audit_without_credentials_is_exit_2(
     r = run_cli("audit", cwd=s3_repo.root)
     assert r.returncode == 2, r.stderr
     last = r.stderr.strip()
-    assert last.startswith("error: no usable AWS credentials for S3 (ListObjectsV2 on s3://somewhere-state")
+    assert last.startswith(
+        "error: no usable AWS credentials for S3 (ListObjectsV2 on s3://somewhere-state"
+    )
     assert "\n" not in last and "Traceback" not in r.stderr
 
 
@@ -86,7 +88,9 @@ def test_unlock_with_s3_unreachable_and_without_credentials(
     s3_repo: GitRepoHelper, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _dead_endpoint(monkeypatch)
-    r = run_cli("unlock", "--stack", "app", "--env", "production", "--run-id", "x", cwd=s3_repo.root)
+    r = run_cli(
+        "unlock", "--stack", "app", "--env", "production", "--run-id", "x", cwd=s3_repo.root
+    )
     assert r.returncode == 1, r.stderr
     assert r.stderr.strip().splitlines()[-1] == (
         "error: cannot reach S3 in eu-west-1 (GetObject on "
@@ -96,13 +100,17 @@ def test_unlock_with_s3_unreachable_and_without_credentials(
     pending = s3_repo.root / ".runners" / "audit.pending.jsonl"
     assert json.loads(pending.read_text().splitlines()[-1])["kind"] == "unlock"
     _no_credentials(monkeypatch, tmp_path)
-    r = run_cli("unlock", "--stack", "app", "--env", "production", "--run-id", "x", cwd=s3_repo.root)
+    r = run_cli(
+        "unlock", "--stack", "app", "--env", "production", "--run-id", "x", cwd=s3_repo.root
+    )
     assert r.returncode == 2 and "no usable AWS credentials" in r.stderr, r.stderr
 
 
 def test_a_lock_that_cannot_be_taken_or_released(monkeypatch: pytest.MonkeyPatch) -> None:
     _dead_endpoint(monkeypatch)
-    lock = StackLock(S3LockStore(s3_client("eu-west-1"), "b", "runners/locks/k.lock", "eu-west-1"), "x")
+    lock = StackLock(
+        S3LockStore(s3_client("eu-west-1"), "b", "runners/locks/k.lock", "eu-west-1"), "x"
+    )
     with pytest.raises(RunnersError) as taken:
         lock.acquire(LockInfo.new("alice", None, "apply"))
     assert str(taken.value) == (
@@ -138,8 +146,12 @@ class _Broken:
 def test_a_failed_ledger_write_goes_to_the_pending_file(
     tmp_path: Path, exc: BaseException, code: str
 ) -> None:
-    ledger = Ledger(LocalLedger(tmp_path / "audit.jsonl"), S3Ledger(_Broken(exc), "b", "runners", "eu-west-1"))
-    record = AuditRecord(kind="apply", result="refused", stack="app", environment="e", started_at=now())
+    ledger = Ledger(
+        LocalLedger(tmp_path / "audit.jsonl"), S3Ledger(_Broken(exc), "b", "runners", "eu-west-1")
+    )
+    record = AuditRecord(
+        kind="apply", result="refused", stack="app", environment="e", started_at=now()
+    )
     problems = ledger.append(record)
     assert problems == [f"s3://b/runners/audit/ ({code}); kept for the next run"]
     assert ledger.recorded_somewhere(problems)

@@ -44,7 +44,7 @@ class AuditCommand(Command):
     description = (
         "Read every audit record from the state buckets and the local ledger, filter and "
         "print them newest first as a table or as JSON (one object per record). An apply's "
-        "\"started\" record is listed only when its run left no outcome (it was killed)."
+        '"started" record is listed only when its run left no outcome (it was killed).'
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
