@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -194,12 +194,20 @@ class Ledger:
         kept = any(p.endswith("kept for the next run") for p in problems)
         return stores > len(problems) or kept
 
-    def last_applied(self, stack: str, environment: str, state: str | None) -> str | None:
+    def last_applied(
+        self,
+        stack: str,
+        environment: str,
+        state: str | None,
+        trust: Callable[[AuditRecord], bool] | None = None,
+    ) -> str | None:
         """The commit of this stack's last successful apply to ``state``, from the ledger.
 
         The state bucket's ledger when there is one (a local file anyone in the
-        workspace can edit is no evidence then), else the local ledger. A
-        record written before records named their state counts for any state.
+        workspace can edit is no evidence then), else the local ledger; only
+        records ``trust`` accepts (sealed with the signing key, where there is
+        one). A record written before records named their state counts for any
+        state.
         """
         source: Iterable[AuditRecord]
         if self.remote is not None:
@@ -218,6 +226,8 @@ class Ledger:
             return None
         for record in source:
             if record.kind != "apply" or record.result != "applied" or not record.commit:
+                continue
+            if trust is not None and not trust(record):
                 continue
             if state is None or record.state in (None, state):
                 return record.commit

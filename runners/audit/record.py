@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import socket
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -53,6 +56,8 @@ class AuditRecord:
     state: str | None = None  # the state written: s3://bucket/key or a file path
     # Where each checked fact came from: {"approved_by": "jenkins", "head": "...", ...}
     evidence: dict[str, str] = field(default_factory=dict)
+    # HMAC of the facts a later apply relies on, with the plan-signing key (see ``seal``).
+    seal: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -75,6 +80,31 @@ class AuditRecord:
             raise TypeError("an audit record is a JSON object")
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_SEALED = ("id", "kind", "result", "stack", "environment", "commit", "state", "run_id")
+
+
+def _sealed_body(record: AuditRecord) -> bytes:
+    body = {k: getattr(record, k) for k in _SEALED}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def seal(record: AuditRecord, key: str) -> None:
+    """Vouch for an apply record with the plan-signing key.
+
+    Anyone who may write the ledger (a plan run writes records too) could add
+    an "applied" record naming a later commit, and so shorten the change whose
+    authors may not approve it. Only sealed records say where a change starts.
+    """
+    record.seal = hmac.new(key.encode("utf-8"), _sealed_body(record), hashlib.sha256).hexdigest()
+
+
+def sealed_by(record: AuditRecord, key: str) -> bool:
+    if not isinstance(record.seal, str):
+        return False
+    expected = hmac.new(key.encode("utf-8"), _sealed_body(record), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), record.seal.encode("utf-8"))
 
 
 def summary_counts(summary: dict[str, Any]) -> dict[str, Any]:

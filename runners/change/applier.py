@@ -27,7 +27,7 @@ from typing import Any
 
 from runners import log
 from runners.audit.ledger import Ledger, open_ledger
-from runners.audit.record import AuditRecord, now, summary_counts
+from runners.audit.record import AuditRecord, now, seal, summary_counts
 from runners.change import cleanroom, evidence
 from runners.change import manifest as manifest_mod
 from runners.change.contract import ApplyFacts, People, PlanFacts, Signing, check
@@ -155,8 +155,14 @@ class Applier:
             record.finish("interrupted", "interrupted before Terraform started")
             raise
         finally:
-            self.ledger.append(record)
+            self._append(record)
         return record
+
+    def _append(self, record: AuditRecord) -> list[str]:
+        key = self.environ.get(manifest_mod.SIGNING_KEY_ENV)
+        if key:
+            seal(record, key)
+        return self._ledger().append(record)
 
     def _run(self, request: ApplyRequest, record: AuditRecord) -> None:
         if not request.plan_dir.is_dir():
@@ -236,7 +242,7 @@ class Applier:
             expected_vars,
         )
         change = evidence.the_change(
-            self.repo, ledger, target, head, None if manifest.dr_region else state, paths
+            self.repo, ledger, target, head, None if manifest.dr_region else state, paths, key
         )
         build = (
             evidence.from_jenkins(
@@ -365,7 +371,7 @@ class Applier:
             started = dataclasses.replace(
                 record, id="", result="started", finished_at="", notifications_failed=[]
             )
-            if not ledger.recorded_somewhere(ledger.append(started)):
+            if not ledger.recorded_somewhere(self._append(started)):
                 raise RunnersError(
                     "the audit record could not be written anywhere; nothing was applied"
                 )

@@ -193,9 +193,19 @@ class Change:
 
 
 def the_change(
-    repo: GitRepo, ledger: Ledger, target: Target, head: str, state: str | None, paths: list[str]
+    repo: GitRepo,
+    ledger: Ledger,
+    target: Target,
+    head: str,
+    state: str | None,
+    paths: list[str],
+    key: str | None = None,
 ) -> Change:
-    last = ledger.last_applied(target.stack.name, target.env.name, state)
+    """The commits since the last apply; with a key, only a sealed record says when that was."""
+    from runners.audit.record import sealed_by
+
+    trust = (lambda record: sealed_by(record, key)) if key else None
+    last = ledger.last_applied(target.stack.name, target.env.name, state, trust)
     start = change_start(repo, last, head)
     return Change(start, tuple(repo.commits_touching(start, head, paths)))
 

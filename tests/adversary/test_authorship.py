@@ -105,3 +105,34 @@ def test_spellings_of_the_author_when_the_flag_is_the_source(attempt: Attempt) -
             "hudson.model.Cause$UserIdCause",
         )
         refused(attempt, r, "wrote commit")
+
+
+def test_a_forged_ledger_record_does_not_shorten_the_change(attempt: Attempt) -> None:
+    """Anyone who may write the ledger (plans write records) claims M was already applied."""
+    import json
+
+    from runners.audit.record import AuditRecord, now
+
+    world = attempt.world
+    forged = AuditRecord(
+        kind="apply",
+        result="applied",
+        stack="app",
+        environment="production",
+        started_at=now(),
+        commit=world.commits["m"],
+        state=f"s3://{world.bucket}/app/production.tfstate",
+        seal="0" * 64,
+    )
+    key = (
+        f"runners/audit/{forged.started_at[:10].replace('-', '/')}/app/production/{forged.id}.json"
+    )
+    world.s3.put_object(Bucket=world.bucket, Key=key, Body=json.dumps(forged.to_dict()).encode())
+    try:
+        refused(
+            attempt,
+            attempt.apply(*CONFIRM, env=_approved_by(attempt, "bob")),
+            f"bob wrote commit {world.commits['c2'][:12]} of this change and may not approve it",
+        )
+    finally:
+        world.s3.delete_object(Bucket=world.bucket, Key=key)
