@@ -66,6 +66,24 @@ def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPa
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.com")
 
 
+NO_MIRROR = (
+    "no Terraform provider mirror holding hashicorp/aws on this machine "
+    "(set RUNNERS_PROVIDER_MIRROR to the folder that holds registry.terraform.io)"
+)
+
+
+@pytest.fixture(scope="session")
+def provider_mirror() -> Path:
+    """The machine image's filesystem mirror of the real AWS provider, or a skip saying why not."""
+    from runners.terraform.cliconfig import MIRROR_ENV, discover_mirror
+
+    named = os.environ.get(MIRROR_ENV)
+    found = Path(named) if named else discover_mirror()
+    if found is None:
+        pytest.skip(NO_MIRROR)
+    return found
+
+
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedAWS]:
     aws = EmbeddedAWS(log_path=tmp_path_factory.mktemp("moto") / "moto.log")

@@ -34,11 +34,14 @@ resource "aws_security_group" "mount_targets" {
   tags        = merge(var.tags, { Name = "${var.name}-efs" })
 }
 
+# Keyed by the caller's names, which are known at plan time: security group
+# ids are not until the groups exist, and a for_each over them fails the
+# first plan of a stack that creates them.
 resource "aws_vpc_security_group_ingress_rule" "nfs" {
-  for_each = toset(var.client_security_group_ids)
+  for_each = var.client_security_groups
 
   security_group_id            = aws_security_group.mount_targets.id
-  description                  = "NFS from the file system's clients"
+  description                  = "NFS from ${each.key}"
   ip_protocol                  = "tcp"
   from_port                    = 2049
   to_port                      = 2049

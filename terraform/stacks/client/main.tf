@@ -212,11 +212,11 @@ module "cache" {
 module "shared" {
   source = "../../modules/efs"
 
-  name                      = "${local.name}-shared"
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.data_subnet_ids
-  client_security_group_ids = [aws_security_group.tier["servers"].id]
-  kms_key_arn               = aws_kms_key.data.arn
+  name                   = "${local.name}-shared"
+  vpc_id                 = module.network.vpc_id
+  subnet_ids             = module.network.data_subnet_ids
+  client_security_groups = { servers = aws_security_group.tier["servers"].id }
+  kms_key_arn            = aws_kms_key.data.arn
 }
 
 # --- Traffic ------------------------------------------------------------------
@@ -232,10 +232,10 @@ module "web_lb" {
   access_log_bucket  = module.logging.access_log_bucket
   applications = {
     web = {
-      priority     = 10
-      host_names   = var.web_host_names
-      port         = var.app_port
-      instance_ids = [for host in local.by_role.web : module.server[host].instance_id]
+      priority   = 10
+      host_names = var.web_host_names
+      port       = var.app_port
+      instances  = { for host in local.by_role.web : host => module.server[host].instance_id }
     }
   }
 }
@@ -256,7 +256,7 @@ module "api_lb" {
       host_names        = [var.api.host_name]
       port              = var.app_port
       health_check_path = "/health"
-      instance_ids      = [for host in local.by_role.api : module.server[host].instance_id]
+      instances         = { for host in local.by_role.api : host => module.server[host].instance_id }
     }
   }
 }
