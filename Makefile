@@ -18,6 +18,11 @@ CHECKOV_VERSION ?= 3.3.30
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 LINT_OUT        := .runners/lint
 
+# Debian 12's and 13's cloud-init packages, unpacked: the servers' user data
+# is checked by the cloud-init of each release the servers boot.
+CLOUD_INIT_RELEASES := .tools/cloud-init
+CLOUD_INIT_STAMP    := $(CLOUD_INIT_RELEASES)/.fetched
+
 .PHONY: demo test lint bench venv clean lint-python lint-terraform lint-checkov \
         lint-cloud-config lint-iam lint-groovy
 
@@ -33,7 +38,11 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(PY) -m runners.demo
 
-test: $(STAMP)
+$(CLOUD_INIT_STAMP): lint/fetch-cloud-init.sh
+	lint/fetch-cloud-init.sh $(CLOUD_INIT_RELEASES)
+	touch $@
+
+test: $(STAMP) $(CLOUD_INIT_STAMP)
 	$(PY) -m pytest -q
 
 lint: lint-python lint-terraform lint-groovy lint-checkov lint-cloud-config lint-iam
@@ -62,8 +71,9 @@ lint-checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform \
 	    --quiet --compact --skip-download
 
-# The servers' user data, rendered from the module, validated by cloud-init.
-lint-cloud-config: $(STAMP)
+# The servers' user data, rendered from the module, validated by Debian 12's
+# and 13's cloud-init.
+lint-cloud-config: $(STAMP) $(CLOUD_INIT_STAMP)
 	$(PY) -m tests.cloudconfig
 
 # The runner roles' documents as IAM receives them: checkov, and AWS's

@@ -334,16 +334,18 @@ def base_environment(
     *,
     provider_mirror: Path | None = None,
     mirror_source: str = "runners.toml",
+    quiet: bool = False,
 ) -> dict[str, str]:
     """The parent environment plus what every automated Terraform run needs.
 
     The caller's CLI config and argument variables are dropped (with a
     warning) and replaced by a CLI config runners writes (``cliconfig``):
     the providers a mirror holds come from it (``$RUNNERS_PROVIDER_MIRROR``,
-    else ``provider_mirror``), the rest from their registries.
+    else ``provider_mirror``), the rest from their registries. ``quiet``
+    drops them without the warning, for runners' own evaluations of modules.
     """
     env = dict(os.environ if environ is None else environ)
-    cliconfig.drop_caller_settings(env)
+    cliconfig.drop_caller_settings(env, warn=not quiet)
     env["TF_IN_AUTOMATION"] = "1"
     env["TF_INPUT"] = "0"
     home = Path(env.get("HOME") or Path.home())

@@ -116,8 +116,7 @@ locals {
     "servers-database"    = { sg = "servers", to = "database", port = 5432, why = "to the database" }
     "servers-cache"       = { sg = "servers", to = "cache", port = 6379, why = "to the cache" }
     "servers-efs"         = { sg = "servers", to = "efs", port = 2049, why = "NFS to the shared file system" }
-    "servers-https"       = { sg = "servers", cidr = "0.0.0.0/0", port = 443, why = "HTTPS: AWS APIs, CloudWatch agent, Debian security" }
-    "servers-http"        = { sg = "servers", cidr = "0.0.0.0/0", port = 80, why = "HTTP: the Debian archive (signed by apt)" }
+    "servers-https"       = { sg = "servers", cidr = "0.0.0.0/0", port = 443, why = "HTTPS: AWS APIs, CloudWatch agent, the Debian archive" }
     "servers-puppet"      = { sg = "servers", cidr = "0.0.0.0/0", port = 8140, why = "the Puppet server" }
   }
 }
