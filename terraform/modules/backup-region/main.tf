@@ -107,14 +107,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "replica" {
   provider = aws.backup
   bucket   = aws_s3_bucket.replica.id
 
+  # No transition to an archive class, ever: disaster recovery reads the
+  # replicated state with GetObject, which an archived object refuses
+  # (InvalidObjectState) until a restore that takes hours.
   rule {
-    id     = "archive-and-expire"
+    id     = "expire-replaced-versions"
     status = "Enabled"
     filter {}
-    transition {
-      days          = var.archive_after_days
-      storage_class = "GLACIER"
-    }
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_days
     }

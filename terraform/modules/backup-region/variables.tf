@@ -34,17 +34,6 @@ variable "replica_storage_class" {
   }
 }
 
-variable "archive_after_days" {
-  description = "Days after which current replicas move to Glacier Flexible Retrieval."
-  type        = number
-  default     = 90
-
-  validation {
-    condition     = var.archive_after_days >= 30
-    error_message = "archive_after_days must be at least 30 (the minimum stay in STANDARD_IA)."
-  }
-}
-
 variable "noncurrent_version_days" {
   description = "Days a replaced or deleted replica version is kept before it expires."
   type        = number

@@ -131,7 +131,7 @@ resource "aws_instance" "this" {
   iam_instance_profile        = aws_iam_instance_profile.this.name
   associate_public_ip_address = false
   ebs_optimized               = true
-  monitoring                  = true
+  monitoring                  = var.detailed_monitoring
   disable_api_termination     = var.termination_protection
   user_data                   = module.cloud_config.rendered
 

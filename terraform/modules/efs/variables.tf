@@ -70,3 +70,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "backup_policy" {
+  description = "Turn on AWS Backup's automatic daily backups of the file system. Off only where the API is missing (the embedded AWS)."
+  type        = bool
+  default     = true
+}

@@ -163,6 +163,8 @@ module "server" {
   kms_key_arn        = aws_kms_key.data.arn
   ami_id             = lookup(var.ami_ids, each.key, null)
 
+  detailed_monitoring = var.features.detailed_monitoring
+
   data_volume = { size_gb = each.value.data_gb, mount_point = "/srv" }
   snapshot_id = lookup(var.snapshot_ids, each.key, null)
   backup_tag  = local.backup_tag
@@ -192,11 +194,13 @@ module "database" {
   security_group_ids   = [aws_security_group.tier["database"].id]
   kms_key_arn          = aws_kms_key.data.arn
   snapshot_identifier  = var.snapshot_identifier
+  restore_kms_key_arn  = var.database_kms_key_arn
   backup_tag           = local.backup_tag
 }
 
 module "cache" {
   source = "../../modules/elasticache"
+  count  = var.features.cache ? 1 : 0
 
   name               = local.name
   node_type          = var.cache.node_type
@@ -216,6 +220,7 @@ module "shared" {
   subnet_ids             = module.network.data_subnet_ids
   client_security_groups = { servers = aws_security_group.tier["servers"].id }
   kms_key_arn            = aws_kms_key.data.arn
+  backup_policy          = var.features.efs_backup_policy
 }
 
 # --- Traffic ------------------------------------------------------------------
@@ -281,6 +286,8 @@ module "messaging" {
   name   = local.name
   queues = { orders = { visibility_timeout_seconds = 120 } }
   topics = { order-events = { queue_subscriptions = ["orders"] } }
+
+  dead_letter_source_policy = var.features.dead_letter_source_policy
 }
 
 # The api servers publish order events; the workers consume them.
@@ -320,4 +327,10 @@ resource "aws_iam_role_policy" "consume" {
   name   = "consume-orders"
   role   = module.server[each.key].role_name
   policy = data.aws_iam_policy_document.consume.json
+}
+
+# The cache became optional (features.cache); its address gained an index.
+moved {
+  from = module.cache
+  to   = module.cache[0]
 }
