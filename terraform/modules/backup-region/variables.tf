@@ -9,8 +9,11 @@ variable "name" {
 }
 
 variable "source_buckets" {
-  description = "Primary-region buckets to replicate into the backup region: bucket name to the ARN of the KMS key its objects are encrypted with (null for SSE-S3). Each must have versioning enabled."
-  type        = map(string)
+  description = "Primary-region buckets to replicate into the backup region, by a label you choose (known at plan time): the bucket's name and the ARN of the KMS key its objects are encrypted with (null for SSE-S3). Each must have versioning enabled."
+  type = map(object({
+    bucket      = string
+    kms_key_arn = optional(string)
+  }))
 
   validation {
     condition     = length(var.source_buckets) > 0
@@ -18,7 +21,7 @@ variable "source_buckets" {
   }
 
   validation {
-    condition     = alltrue([for key in values(var.source_buckets) : key == null ? true : can(regex("^arn:aws[a-z-]*:kms:", key))])
+    condition     = alltrue([for s in values(var.source_buckets) : s.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", s.kms_key_arn))])
     error_message = "Each source_buckets value must be a KMS key ARN or null."
   }
 }

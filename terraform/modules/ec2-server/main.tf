@@ -148,10 +148,13 @@ resource "aws_instance" "this" {
     encrypted             = true
     kms_key_id            = var.kms_key_arn
     delete_on_termination = true
+    tags                  = merge(var.tags, { Name = "${var.hostname}-root" })
   }
 
-  tags        = merge(var.tags, { Name = var.hostname, FQDN = module.cloud_config.fqdn })
-  volume_tags = merge(var.tags, { Name = "${var.hostname}-root" })
+  # The root volume is tagged in root_block_device, never with volume_tags:
+  # volume_tags applies to every volume attached to the instance, so it and
+  # the data volume's own tags would overwrite each other on every apply.
+  tags = merge(var.tags, { Name = var.hostname, FQDN = module.cloud_config.fqdn })
 
   lifecycle {
     # A newer Debian image or an edited cloud-config applies to servers
