@@ -12,7 +12,6 @@ does not implement switched off, each named in the README's table.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ class ProviderWorld:
     mirror: Path
     root: Path  # the copy of terraform/
     seconds: dict[str, float] = field(default_factory=dict)
+    _certificates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def make(cls, aws: EmbeddedAWS, mirror: Path, work: Path) -> ProviderWorld:
@@ -110,8 +110,11 @@ class ProviderWorld:
         return ["-var-file=production.tfvars", f"-var-file={generated.name}"]
 
     def client_certificates(self, region: str = "eu-west-1") -> dict[str, Any]:
+        """The listeners' certificates in ``region``, requested once per world."""
+        if region in self._certificates:
+            return self._certificates[region]
         arns = self.aws.seed_certificates(region, ["www.acme.example", "api.prod.acme.internal"])
-        return {
+        self._certificates[region] = {
             "certificate_arn": arns["www.acme.example"],
             "api": {
                 "certificate_arn": arns["api.prod.acme.internal"],
@@ -120,6 +123,7 @@ class ProviderWorld:
                 "jwt_audiences": ["acme-api"],
             },
         }
+        return self._certificates[region]
 
     def plan(
         self, stack: str, out: Path, extra: dict[str, Any] | None = None, key: str = ""

@@ -131,14 +131,6 @@ FAKE_CREDENTIALS = {
 }
 
 
-def _boto_credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "aws_session_token": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-    }
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -216,7 +208,12 @@ class EmbeddedAWS:
         import boto3
 
         acm = boto3.client(
-            "acm", region_name=region, endpoint_url=self.endpoint, **_boto_credentials()
+            "acm",
+            region_name=region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
         )
         return {
             d: acm.request_certificate(DomainName=d, ValidationMethod="DNS")["CertificateArn"]
