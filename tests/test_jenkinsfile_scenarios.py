@@ -349,3 +349,60 @@ def test_a_merge_request_whose_plan_fails_says_why_in_plain_text(
     for reason in (demo["error"], report, failed["reason"]):
         assert "\x1b" not in reason
         assert "Reference to undeclared input variable" in reason
+
+
+SMOKE = [
+    (
+        "Jenkinsfile",
+        {"change": Change(id="3", target="production", branch="f")},
+        ["Plan merge request"],
+    ),
+    ("Jenkinsfile", {"branch": "production"}, ["Production"]),
+    (
+        "pipelines/backup.Jenkinsfile",
+        {"params": {"POLICY": "daily"}},
+        ["Check", "Backup", "Ship", "Report"],
+    ),
+    (
+        "pipelines/on-demand-backup.Jenkinsfile",
+        {"params": {"POLICY": "daily", "REASON": "r"}},
+        ["Check", "Backup"],
+    ),
+    ("pipelines/drift.Jenkinsfile", {"params": {"STACK": "app", "ENV": "production"}}, ["Drift"]),
+    (
+        "pipelines/dr.Jenkinsfile",
+        {"params": {"STACK": "app", "ENV": "production", "TO_REGION": "eu-central-1"}},
+        ["Recover"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "build", "stages"), SMOKE, ids=[f"{p}-{s[0]}" for p, _, s in SMOKE]
+)
+def test_every_jenkinsfile_runs_through_the_harness(
+    jenkins_with_keys: Jenkins,
+    git_repo: GitRepoHelper,
+    path: str,
+    build: dict[str, Any],
+    stages: list[str],
+) -> None:
+    """Only steps the harness knows, on the paths a client without runners.toml takes.
+
+    Every ``runners`` call fails here (exit 2, no configuration); what is checked
+    is that Groovy 2.4 runs the file and each step it reaches is emulated.
+    """
+    git_repo.write("README", "no runners.toml\n")
+    git_repo.commit("empty client")
+    jenkins_with_keys.add_credentials(**{"runners-aws-backup": "aws"})
+
+    result = jenkins_with_keys.run(
+        ROOT / path,
+        scm=Scm.at(git_repo.root, "HEAD"),
+        causes=[Cause.user("olivia")],
+        **build,
+    )
+
+    assert result.stages_run == stages
+    assert result.sh, "no sh step ran"
+    assert {c.status for c in result.runners_calls()} <= {0, 2}

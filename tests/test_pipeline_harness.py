@@ -81,6 +81,23 @@ def test_a_merge_request_build_runs_only_the_merge_request_stages(
     assert result.description is None
 
 
+def test_more_conditions_and_credentials_in_environment(jenkins: Jenkins) -> None:
+    jenkins.add_credentials(**{"token": "string", "git": "usernamePassword"})
+    result = jenkins.run(
+        JENKINSFILES / "conditions.Jenkinsfile", branch="release-2", causes=[Cause.timer()]
+    )
+
+    assert result.stages_run == ["Timer", "Nightly", "Interrupted"]
+    assert result.stages_skipped == {"By hand": "when"}
+    token = jenkins.credentials["token"]["values"]["secret"]
+    user = jenkins.credentials["git"]["values"]["username"]
+    assert f"timer: token {len(token)} chars, user {user}" in result.log
+    assert result.credentials["Timer"] == {"token", "git"}
+    # catchInterruptions: false lets the timeout through: the build is aborted.
+    assert result.result == "ABORTED"
+    assert "not reached" not in result.log.splitlines()
+
+
 # -- steps -----------------------------------------------------------------------------------
 def test_sh_and_the_workspace_steps_behave_as_in_jenkins(jenkins: Jenkins) -> None:
     result = jenkins.run(JENKINSFILES / "steps.Jenkinsfile", branch="main", job="tools/steps")
@@ -201,6 +218,24 @@ def test_archive_artifacts_without_a_match_fails_unless_allowed(
         'ERROR: No artifacts found that match the file pattern "plans/*.md". Configuration error?'
     )
     assert result.artifacts == {}
+
+
+def test_junit_failures_make_the_build_unstable(jenkins: Jenkins, tmp_path: Path) -> None:
+    jenkinsfile = tmp_path / "Jenkinsfile"
+    jenkinsfile.write_text(
+        "node('runners') {\n"
+        "    junit(testResults: 'reports/*.xml', allowEmptyResults: true)\n"
+        "    writeFile(file: 'reports/rpo.xml', text: '<testsuite><testcase name=\"a\"/>' +\n"
+        '        \'<testcase name="b"><failure message="RPO breached"/></testcase></testsuite>\')\n'
+        "    junit 'reports/*.xml'\n"
+        '    echo "result ${currentBuild.currentResult}"\n'
+        "}\n"
+    )
+    result = jenkins.run(jenkinsfile)
+
+    assert result.result == "UNSTABLE"
+    assert [(e["tests"], e["failed"]) for e in result.of_type("junit")] == [(2, 1)]
+    assert "result UNSTABLE" in result.log
 
 
 # -- input, timeout, catchError, lock, milestone ---------------------------------------------

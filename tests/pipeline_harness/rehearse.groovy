@@ -79,8 +79,8 @@ abstract class JenkinsfileScript extends Script {
             case 'currentBuild': return build.currentBuild
             case 'scm': return build.scm
         }
-        if (binding.hasVariable(name)) {
-            return binding.getVariable(name)
+        if (getBinding().hasVariable(name)) {   // not `binding`: that would come back here
+            return getBinding().getVariable(name)
         }
         String value = build.visibleEnv()[name]
         return value != null ? value : super.getProperty(name)
@@ -1447,7 +1447,7 @@ class Rehearsal {
     static String resultOf(Throwable e) { e instanceof FlowInterruptedException ? e.result : 'FAILURE' }
 
     private Map enterStage(String name) {
-        Map s = [seq: ++seq, name: name, status: 'SUCCESS', agent: ws != null, credentials: [] as Set,
+        Map s = [seq: ++seq, name: name, status: 'SUCCESS', agent: ws != null, credentials: boundIds() as Set,
                  started: System.currentTimeMillis()]
         log('[Pipeline] stage')
         log("[Pipeline] { (${name})")

@@ -22,7 +22,7 @@ class Stage:
     status: str  # SUCCESS, UNSTABLE, FAILURE, ABORTED, NOT_BUILT or SKIPPED
     skipped: str | None  # "when", "earlier failure(s)", ...
     agent: bool  # it held an executor (its own agent, a node inside it, or the pipeline's)
-    credentials: frozenset[str]
+    credentials: frozenset[str]  # ids bound at any time inside it (incl. around it)
 
 
 @dataclass(frozen=True)
