@@ -21,6 +21,7 @@ import pytest
 
 from runners.aws.embedded import FAKE_CREDENTIALS, EmbeddedAWS
 from tests.jenkins_double import JenkinsDouble
+from tests.pipeline_harness import Jenkins, groovy_missing
 
 if TYPE_CHECKING:
     from runners.terraform.workspace import Workspace
@@ -131,6 +132,15 @@ def jenkins_double() -> Iterator[JenkinsDouble]:
         yield double
     finally:
         double.stop()
+
+
+@pytest.fixture
+def jenkins(tmp_path: Path) -> Jenkins:
+    """A Jenkins controller that rehearses Jenkinsfiles with Debian's groovy (tests/pipeline_harness)."""
+    reason = groovy_missing()
+    if reason:
+        pytest.skip(reason)
+    return Jenkins(tmp_path / "jenkins")
 
 
 @pytest.fixture
