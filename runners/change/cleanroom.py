@@ -32,16 +32,12 @@ from runners.config import BackendConfig
 from runners.fsutil import sha256_file
 from runners.gitrepo import GitRepo
 from runners.stacks import Target, workspace
-from runners.terraform.engine import Terraform
 from runners.terraform.planbinary import PlanBackend
 from runners.terraform.planfile import LOCK_FILE, SavedPlan, lock_digest
 from runners.terraform.planview import PlanView
 from runners.terraform.snapshot import InstalledModule, differences, is_local_source
 from runners.terraform.summary import Summary, summarize
 from runners.terraform.workspace import Workspace
-
-# The caller's environment must not pick another workspace than the plan's.
-_DROPPED = ("TF_WORKSPACE",)
 
 
 @dataclass(frozen=True)
@@ -64,10 +60,8 @@ def prepare(
     src.mkdir()
     repo.export(head, src)
     ws = workspace(target, timeout_minutes, color=color)
-    env = {k: v for k, v in ws.tf.env.items() if k not in _DROPPED}
     return dataclasses.replace(
         ws,
-        tf=Terraform(ws.tf.binary, env, ws.tf.timeout, ws.tf.console_out, ws.tf.console_err),
         dir=src / target.stack.rel_dir if target.stack.rel_dir else src,
         data_dir=private / "tf",
         backend=backend,
