@@ -30,7 +30,7 @@ from runners.audit.ledger import Ledger, open_ledger
 from runners.audit.record import AuditRecord, now, seal, summary_counts
 from runners.change import cleanroom, evidence
 from runners.change import manifest as manifest_mod
-from runners.change.contract import ApplyFacts, People, PlanFacts, Signing, check
+from runners.change.contract import ApplyFacts, People, PlanFacts, Signing, check, check_plan
 from runners.change.locks import LockInfo, StackLock, lock_for
 from runners.ci import BuildContext
 from runners.config import BackendConfig, Config, Environment, Stack, state_identity
@@ -214,35 +214,28 @@ class Applier:
         target: Target,
         private: Path,
     ) -> None:
-        ledger = self._ledger()
         env, branch = target.env, target.env.branch
         rules = evidence.rules_of(env)
         planfile = private / "tfplan"
-        tfplan_actual = _copy(request.plan_dir / "tfplan", planfile)
-        saved: SavedPlan | None = None
-        unreadable: list[str] = []
-        if tfplan_actual is not None:
-            try:
-                saved = read_plan(planfile)
-            except InputError as exc:
-                unreadable.append(f"tfplan is not a readable plan ({exc})")
-        if saved is not None and saved.snapshot is None:
-            unreadable.append(
-                "the plan file holds no configuration snapshot (tfconfig/), so its code cannot "
-                "be compared with the branch: it was made by an older Terraform; plan again"
-            )
+        plan, saved, expected_vars = self._plan_facts(request, manifest, head, target, planfile)
+        signing = Signing(manifest_mod.key_id(key) if key else None, manifest.signing_key_id, valid)
+        # What is wrong with the folder itself is known before any system of record is asked.
+        reasons = check_plan(target.stack.name, env.name, rules, plan, signing)
+        if reasons or saved is None:
+            raise Refused("; ".join(reasons or plan.problems))
         backend = self._backend(cfg, target, manifest.dr_region)
-        state = state_identity(backend, target.stack.dir)
-        record.state = state
-        expected_vars = evidence.var_files_at_head(self.repo, head, target)
+        record.state = state_identity(backend, target.stack.dir)
         paths = evidence.change_paths(
-            target,
-            saved.snapshot if saved else None,
-            self.repo.relpath(cfg.path),
-            expected_vars,
+            target, saved.snapshot, self.repo.relpath(cfg.path), expected_vars
         )
         change = evidence.the_change(
-            self.repo, ledger, target, head, None if manifest.dr_region else state, paths, key
+            self.repo,
+            self._ledger(),
+            target,
+            head,
+            None if manifest.dr_region else record.state,
+            paths,
+            key,
         )
         build = (
             evidence.from_jenkins(
@@ -264,22 +257,8 @@ class Applier:
             stack=target.stack.name,
             env=env.name,
             rules=rules,
-            plan=PlanFacts(
-                stack=manifest.stack,
-                env=manifest.environment,
-                tfplan_sha256=manifest.tfplan_sha256,
-                plan_json_sha256=manifest.plan_json_sha256,
-                tfplan_actual=tfplan_actual,
-                plan_json_actual=_sha(request.plan_dir / "plan.json"),
-                dirty=manifest.dirty,
-                problems=tuple(
-                    evidence.var_file_differences(manifest.var_files, expected_vars, branch)
-                )
-                + tuple(unreadable),
-            ),
-            signing=Signing(
-                manifest_mod.key_id(key) if key else None, manifest.signing_key_id, valid
-            ),
+            plan=plan,
+            signing=signing,
             people=People(
                 approver=approver,
                 source=source,
@@ -304,9 +283,7 @@ class Applier:
             "change": f"{change.start[:12] if change.start else 'all history'}..{head[:12]}, "
             f"{len(change.commits)} commit(s)",
         }
-        reasons = check(facts)
-        if reasons or saved is None:
-            raise Refused("; ".join(reasons or unreadable))
+        self._refuse_if(check(facts))
         log.step(
             f"checked without Terraform: the policy of {branch} at {head[:12]}, "
             f"{len(change.commits)} commit(s) of the change, the approver ({source})"
@@ -315,9 +292,7 @@ class Applier:
             self.repo, head, target, backend, private, request.timeout_minutes, request.color
         )
         facts = dataclasses.replace(facts, tools=cleanroom.tools(ws, saved))
-        reasons = check(facts)
-        if reasons:
-            raise Refused("; ".join(reasons))
+        self._refuse_if(check(facts))
         log.step(
             f"init {target.stack.name} ({env.name}) in a clean copy of {branch} at {head[:12]}, "
             "lock file read-only"
@@ -325,10 +300,52 @@ class Applier:
         ws.init(lockfile_readonly=True)
         examined = cleanroom.examine(ws, private / "src", saved, planfile, private, target)
         record.summary = summary_counts(examined.summary.to_dict())
-        reasons = check(dataclasses.replace(facts, terraform=examined.facts))
+        self._refuse_if(check(dataclasses.replace(facts, terraform=examined.facts)))
+        self._locked_apply(request, record, target, backend, ws, planfile)
+
+    @staticmethod
+    def _refuse_if(reasons: list[str]) -> None:
         if reasons:
             raise Refused("; ".join(reasons))
-        self._locked_apply(request, record, target, backend, ws, planfile)
+
+    def _plan_facts(
+        self,
+        request: ApplyRequest,
+        manifest: manifest_mod.Manifest,
+        head: str,
+        target: Target,
+        planfile: Path,
+    ) -> tuple[PlanFacts, SavedPlan | None, dict[str, str | None]]:
+        """The plan folder as it is: tfplan copied in private first and read from there."""
+        tfplan_actual = _copy(request.plan_dir / "tfplan", planfile)
+        saved: SavedPlan | None = None
+        problems: list[str] = []
+        if tfplan_actual is not None:
+            try:
+                saved = read_plan(planfile)
+            except InputError as exc:
+                problems.append(f"tfplan is not a readable plan ({exc})")
+        if saved is not None and saved.snapshot is None:
+            problems.append(
+                "the plan file holds no configuration snapshot (tfconfig/), so its code cannot "
+                "be compared with the branch: it was made by an older Terraform; plan again"
+            )
+        expected_vars = evidence.var_files_at_head(self.repo, head, target)
+        problems = (
+            evidence.var_file_differences(manifest.var_files, expected_vars, target.env.branch)
+            + problems
+        )
+        plan = PlanFacts(
+            stack=manifest.stack,
+            env=manifest.environment,
+            tfplan_sha256=manifest.tfplan_sha256,
+            plan_json_sha256=manifest.plan_json_sha256,
+            tfplan_actual=tfplan_actual,
+            plan_json_actual=_sha(request.plan_dir / "plan.json"),
+            dirty=manifest.dirty,
+            problems=tuple(problems),
+        )
+        return plan, saved, expected_vars
 
     def _rescue(self, folder: Path) -> None:
         """Keep what Terraform left in the throwaway folder for a person: a state it could not save."""

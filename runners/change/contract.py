@@ -230,12 +230,11 @@ def _plan_files(p: PlanFacts) -> list[str]:
     return reasons
 
 
-def _signing(f: ApplyFacts) -> list[str]:
-    s = f.signing
+def _signing(env: str, rules: Rules, s: Signing) -> list[str]:
     if s.key_id_here is None:
-        if f.rules.require_approval:
+        if rules.require_approval:
             return [
-                f"{f.env} requires approval ({f.rules.approval_reason}), so its plans must be "
+                f"{env} requires approval ({rules.approval_reason}), so its plans must be "
                 "signed, and this apply holds no signing key (RUNNERS_PLAN_SIGNING_KEY)"
             ]
         return []
@@ -379,20 +378,24 @@ def _tools(t: ToolFacts) -> list[str]:
     return reasons
 
 
-def check(f: ApplyFacts) -> list[str]:
-    """Every reason this plan may not be applied; empty when it may."""
-    reasons = _signing(f)
-    if (f.plan.stack, f.plan.env) != (f.stack, f.env):
+def check_plan(stack: str, env: str, rules: Rules, plan: PlanFacts, signing: Signing) -> list[str]:
+    """What is wrong with the plan folder itself: checked before any system of record is asked."""
+    reasons = _signing(env, rules, signing)
+    if (plan.stack, plan.env) != (stack, env):
         reasons.append(
-            f"the plan is for stack {f.plan.stack!r} in {f.plan.env!r}, "
-            f"not {f.stack!r} in {f.env!r}"
+            f"the plan is for stack {plan.stack!r} in {plan.env!r}, not {stack!r} in {env!r}"
         )
-    reasons += _plan_files(f.plan)
-    if f.plan.dirty:
+    reasons += _plan_files(plan)
+    if plan.dirty:
         reasons.append(
             "the plan was made from uncommitted changes, so no commit says what it applies"
         )
-    reasons += list(f.plan.problems)
+    return reasons + list(plan.problems)
+
+
+def check(f: ApplyFacts) -> list[str]:
+    """Every reason this plan may not be applied; empty when it may."""
+    reasons = check_plan(f.stack, f.env, f.rules, f.plan, f.signing)
     reasons += _approval(f)
     reasons += _build(f)
     reasons += _merge_requests(f)

@@ -78,7 +78,8 @@ def test_a_conflict_resolved_in_the_merge_makes_the_merger_an_author(attempt: At
     attempt.git("commit", "-q", "--amend", "--no-edit", author="Alice A <alice@example.com>")
     attempt.git("push", "-q", "-f", "origin", "production")
     merge = attempt.git("rev-parse", "HEAD")
-    result = attempt.apply(*CONFIRM)
+    out = attempt.plan_into(attempt.where / "merged")  # the production build plans the head
+    result = attempt.apply(*CONFIRM, plan=out)
     refused(
         attempt, result, f"alice wrote commit {merge[:12]} of this change and may not approve it"
     )
