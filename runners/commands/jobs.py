@@ -72,10 +72,10 @@ def _sync(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def _check(cfg: Config, client: JenkinsClient, rendered: list[Rendered]) -> int:
-    from runners.jenkins import jobs
+    from runners.jenkins import zonecheck
 
     log.step(f"jenkins {client.url} as {client.user} (check: nothing is written)")
-    deviations = jobs.check(cfg, client, rendered)
+    deviations = zonecheck.check(cfg, client, rendered)
     for deviation in deviations:
         print(f"deviation  {deviation.where}: {deviation.what}", flush=True)
     if deviations:

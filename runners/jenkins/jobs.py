@@ -12,13 +12,13 @@ library's ``pipelines/*.Jenkinsfile`` with the client's values written in
 Sync is plan-then-act: read every job, decide (create, update, unchanged,
 refused), print, and only then write. A job without runners' marker is never
 written; a job runners made that the config no longer names is reported and
-left alone. Nothing is ever deleted. ``check`` reads the same jobs, the
-credentials stores the merge-request zone can see, and reports what deviates.
+left alone. Nothing is ever deleted. ``runners.jenkins.zonecheck`` reads the
+same jobs and reports what deviates from the zones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,6 @@ from runners.jenkins.errors import (
     JenkinsUnauthorized,
     JenkinsUnreachable,
 )
-from runners.jenkins.settings import PRODUCTION_ONLY_CREDENTIALS
 
 # Setup problems: every job would fail the same way, so the sync stops at the first.
 FATAL = (JenkinsUnreachable, JenkinsUnauthorized, JenkinsForbidden)
@@ -95,12 +94,6 @@ class Action:
     @property
     def writes(self) -> bool:
         return self.kind in ("create", "update")
-
-
-@dataclass(frozen=True)
-class Deviation:
-    where: str
-    what: str
 
 
 def catalog(cfg: Config) -> list[JobSpec]:
@@ -322,27 +315,37 @@ def decide(name: str, live: str | None, desired: str, folder: bool = False) -> A
     )
 
 
-def plan(client: JenkinsClient, rendered: list[Rendered], folders: list[str]) -> list[Action]:
-    """Decide every job; then report runners' jobs in ``folders`` the config no longer names."""
-    actions: list[Action] = []
+def live_configs(
+    client: JenkinsClient, rendered: list[Rendered]
+) -> Iterator[tuple[Rendered, str | None, JenkinsError | None]]:
+    """Each job with its live config (None when absent), or the error reading it."""
     for item in rendered:
         try:
-            live = client.job_config(item.full_name)
+            yield item, client.job_config(item.full_name), None
         except FATAL:
             raise
         except JenkinsError as exc:
-            actions.append(Action(item.full_name, "failed", str(exc)))
-            continue
-        actions.append(decide(item.full_name, live, item.xml, item.spec.folder))
+            yield item, None, exc
+
+
+def plan(client: JenkinsClient, rendered: list[Rendered], folders: list[str]) -> list[Action]:
+    """Decide every job; then report runners' jobs in ``folders`` the config no longer names."""
+    actions: list[Action] = []
+    for item, live, error in live_configs(client, rendered):
+        if error is not None:
+            actions.append(Action(item.full_name, "failed", str(error)))
+        else:
+            actions.append(decide(item.full_name, live, item.xml, item.spec.folder))
     created = {a.name for a in actions if a.kind == "create"}
     wanted = {r.full_name for r in rendered}
     for folder in folders:
         if folder not in created:
-            actions.extend(_stale(client, folder, wanted))
+            actions.extend(stale(client, folder, wanted))
     return actions
 
 
-def _stale(client: JenkinsClient, folder: str, wanted: set[str]) -> list[Action]:
+def stale(client: JenkinsClient, folder: str, wanted: set[str]) -> list[Action]:
+    """runners' jobs in ``folder`` that are not among ``wanted``."""
     out = []
     try:
         jobs = client.list_jobs(folder)
@@ -363,6 +366,16 @@ def _stale(client: JenkinsClient, folder: str, wanted: set[str]) -> list[Action]
             )
         )
     return out
+
+
+def zone_folders(cfg: Config) -> list[str]:
+    """The folders runners' jobs live in: the client folder and each zone."""
+    settings = cfg.jenkins
+    folders = [settings.folder]
+    if settings.repository is not None and settings.repository.platform != "git":
+        folders.append(settings.merge_request_zone)
+    folders.append(settings.production_zone)
+    return folders
 
 
 def apply(
@@ -391,145 +404,3 @@ def apply(
         report(outcome)
         done.append(outcome)
     return done
-
-
-# -- check ----------------------------------------------------------------------
-
-
-def check(cfg: Config, client: JenkinsClient, rendered: list[Rendered]) -> list[Deviation]:
-    """What in the live Jenkins deviates from the zones, as far as its API shows it."""
-    found: list[Deviation] = []
-    for item in rendered:
-        try:
-            live = client.job_config(item.full_name)
-        except FATAL:
-            raise
-        except JenkinsError as exc:
-            found.append(Deviation(item.full_name, f"cannot be read ({exc})"))
-            continue
-        found.extend(job_deviations(item, live))
-    found.extend(credential_deviations(cfg, client))
-    for folder in zone_folders(cfg):
-        found.extend(
-            Deviation(a.name, "made by runners but not part of the zones: " + a.reason)
-            for a in _stale(client, folder, {r.full_name for r in rendered})
-        )
-    return found
-
-
-def job_deviations(item: Rendered, live: str | None) -> list[Deviation]:
-    """How one live job differs from what runners renders for it, in what matters. Pure."""
-    name = item.full_name
-    if live is None:
-        return [Deviation(name, "missing: run runners jobs sync")]
-    current = jobxml.parse(live, f"jenkins:{name}")
-    if item.spec.folder:
-        if current.tag not in FOLDERS:
-            return [Deviation(name, f"is a <{current.tag}>, not a folder")]
-        return []
-    if not jobxml.ownership(current).managed:
-        return [Deviation(name, "not made by runners (no [runners:managed] in its description)")]
-    have = jobxml.essentials(current)
-    want = jobxml.essentials(jobxml.parse(item.xml, f"runners:{name}"))
-    out = []
-    if item.spec.zone == PRODUCTION_ZONE:
-        if have.get("definition") != jobxml.INLINE_DEFINITION:
-            source = have.get("scm") or have.get("definition") or "no definition"
-            out.append(
-                Deviation(
-                    name,
-                    f"defined from {source}, not runners' pinned pipeline "
-                    f"pipelines/{item.spec.pipeline}",
-                )
-            )
-        elif have.get("script") != want.get("script"):
-            out.append(
-                Deviation(
-                    name,
-                    f"its pipeline differs from runners' pipelines/{item.spec.pipeline} (edited in "
-                    "Jenkins, or runners was upgraded since the last sync)",
-                )
-            )
-        if have.get("definition") == jobxml.INLINE_DEFINITION and have.get("sandbox") != "true":
-            out.append(Deviation(name, "its pipeline runs outside the Groovy sandbox"))
-    if have.get("schedule") != want.get("schedule"):
-        expected = want.get("schedule")
-        out.append(
-            Deviation(
-                name,
-                f"schedule {have.get('schedule') or 'missing'}; expected {expected}"
-                if expected
-                else f"has a schedule ({have['schedule']}) it should not",
-            )
-        )
-    if "discovery" in want:
-        if have.get("discovery") != want["discovery"]:
-            out.append(
-                Deviation(
-                    name,
-                    f"discovers with {have.get('discovery') or 'nothing'}; expected only "
-                    f"{want['discovery']} (merge requests from the origin, no branches, no forks)",
-                )
-            )
-        if have.get("scan") != want.get("scan"):
-            out.append(
-                Deviation(
-                    name,
-                    f"periodic scan {have.get('scan') or 'missing'}; expected every "
-                    f"{SCAN_INTERVAL_MS // 3_600_000} hours",
-                )
-            )
-        if have.get("script_path") != want.get("script_path"):
-            out.append(Deviation(name, f"runs {have.get('script_path')}, not Jenkinsfile"))
-    return out
-
-
-def zone_folders(cfg: Config) -> list[str]:
-    """The folders runners' jobs live in: the client folder and each zone."""
-    settings = cfg.jenkins
-    folders = [settings.folder]
-    if settings.repository is not None and settings.repository.platform != "git":
-        folders.append(settings.merge_request_zone)
-    folders.append(settings.production_zone)
-    return folders
-
-
-def exposed_contexts(cfg: Config) -> list[str]:
-    """Every credentials store a job outside the production folder can read, "" = global.
-
-    Jenkins resolves a credential ID from the job's own folders up to the root,
-    so the merge-request zone sees its folder, the multibranch job, every
-    folder above, and the global store.
-    """
-    settings = cfg.jenkins
-    contexts = [""]
-    parts = settings.folder.split("/") if settings.folder else []
-    contexts.extend("/".join(parts[: i + 1]) for i in range(len(parts)))
-    if settings.repository is not None and settings.repository.platform != "git":
-        contexts.append(settings.merge_request_zone)
-        contexts.append(f"{settings.merge_request_zone}/{settings.multibranch_job}")
-    return contexts
-
-
-def credential_deviations(cfg: Config, client: JenkinsClient) -> list[Deviation]:
-    out = []
-    for context in exposed_contexts(cfg):
-        where = context or "Jenkins (global credentials)"
-        try:
-            ids = client.credential_ids(context)
-        except (JenkinsForbidden, JenkinsError) as exc:
-            if isinstance(exc, JenkinsUnreachable | JenkinsUnauthorized):
-                raise
-            out.append(
-                Deviation(where, f"credentials cannot be read ({exc}); grant Credentials/View")
-            )
-            continue
-        for cred in sorted(set(ids or ()) & PRODUCTION_ONLY_CREDENTIALS):
-            out.append(
-                Deviation(
-                    where,
-                    f"holds credential {cred}, which is then visible outside the production "
-                    f"folder {cfg.jenkins.production_zone} (to the merge-request zone too)",
-                )
-            )
-    return out
