@@ -2,7 +2,7 @@
 
 Checked when the file loads, like the rest of the config: a bad key ends in
 one line naming it. Cross-checks against ``[policies]`` need the whole file
-and are made by ``check_policies`` before a command uses them.
+and are made by ``DrConfig.check_policies`` before a command uses them.
 """
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from runners.confread import Table
 from runners.dr.addresses import IMAGE_HOLDERS, RESTORABLE, Pattern, parse_pattern
 from runners.errors import ConfigError, UsageError
-
-if TYPE_CHECKING:
-    from runners.config import BackendConfig, Config, Stack
+from runners.layout import BackendConfig, Stack
 
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
@@ -84,15 +82,27 @@ class DrConfig:
     verify: VerifySettings = field(default_factory=VerifySettings)
     s3: Mapping[str, S3Shipping] = field(default_factory=dict)
 
-    def stack(self, cfg: Config, name: str) -> StackRecovery:
-        cfg.stack(name)  # an unknown stack is a usage error first
+    def stack(self, name: str, source: Path) -> StackRecovery:
+        """The ``[dr.stacks.NAME]`` of a stack known to exist (``source``: the config file)."""
         try:
             return self.stacks[name]
         except KeyError:
             raise UsageError(
-                f"{cfg.path}: stack {name!r} has no [dr.stacks.{name}] table; "
+                f"{source}: stack {name!r} has no [dr.stacks.{name}] table; "
                 "say there which variables disaster recovery sets (see docs/dr.md)"
             ) from None
+
+    def check_policies(self, policies: Mapping[str, object], source: Path) -> None:
+        """Every policy ``[dr]`` names exists; called before a DR command uses them."""
+        named = [("dr.policy", self.policy)] + [(f"dr.s3.{n}", n) for n in self.s3]
+        for key, name in named:
+            if name is not None and name not in policies:
+                known = ", ".join(sorted(policies)) or "none"
+                raise ConfigError(
+                    source,
+                    key,
+                    f"{name!r} is not a backup policy ([policies.NAME]); known: {known}",
+                )
 
 
 def parse_dr(table: Table, stacks: Mapping[str, Stack]) -> DrConfig:
@@ -105,18 +115,6 @@ def parse_dr(table: Table, stacks: Mapping[str, Stack]) -> DrConfig:
     s3 = {name: _s3(name, t) for name, t in table.table("s3").items()}
     table.check_unknown()
     return DrConfig(policy, state, backend, recoveries, verify, s3)
-
-
-def check_policies(cfg: Config) -> None:
-    """Every policy ``[dr]`` names exists; called before a DR command uses them."""
-    dr: DrConfig = cfg.dr
-    named = [("dr.policy", dr.policy)] + [(f"dr.s3.{n}", n) for n in dr.s3]
-    for key, name in named:
-        if name is not None and name not in cfg.policies:
-            known = ", ".join(sorted(cfg.policies)) or "none"
-            raise ConfigError(
-                cfg.path, key, f"{name!r} is not a backup policy ([policies.NAME]); known: {known}"
-            )
 
 
 def _variable(t: Table, key: str) -> str | None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from runners.confread import Table
 
 if TYPE_CHECKING:
-    from runners.config import Environment, Stack
+    from runners.layout import Environment, Stack
 
 PLATFORMS = ("gitlab", "github", "git")
 DEFAULT_TOKEN_ENV = "JENKINS_API_TOKEN"  # noqa: S105  # a variable name, not a token
