@@ -22,13 +22,8 @@ from runners.confread import Table
 from runners.dr.settings import DrConfig, parse_dr
 from runners.errors import ConfigError, UsageError
 from runners.jenkins import settings as jenkins_settings
-from runners.layout import (
-    BackendConfig,
-    Environment,
-    Stack,
-    parse_environments,
-    parse_stacks,
-)
+from runners.layout import Environment, Stack, parse_environments, parse_stacks
+from runners.terraform.backendconf import BackendConfig
 from runners.terraform.protection import DEFAULT_PROTECTED_TYPES, Protection
 
 # The layout's types are part of this module's interface: most callers hold a
@@ -122,6 +117,8 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     ledger = settings.str("ledger", default=".runners/audit.jsonl")
     report_max = settings.int("report_max_chars", 60_000, minimum=1_000)
     settings.check_unknown()
+    policies = parse_policies(top.table("policies"))
+    _check_named_policies(path, jenkins, policies)
     top.check_unknown()
     return Config(
         path=path,
@@ -133,10 +130,24 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         protection=protection,
         ledger=_path(root, ledger) if ledger else None,
         report_max_chars=report_max,
-        policies=parse_policies(top.table("policies")),
+        policies=policies,
         dr=parse_dr(top.table("dr"), stacks),
         jenkins=jenkins,
     )
+
+
+def _check_named_policies(
+    path: Path, jenkins: jenkins_settings.JenkinsSettings, policies: dict[str, Policy]
+) -> None:
+    """[jenkins] makes a job per named backup policy: each must be one."""
+    for name in jenkins.backup_policies:
+        if name not in policies:
+            known = ", ".join(sorted(policies)) or "none"
+            raise ConfigError(
+                path,
+                "jenkins.backup_policies",
+                f"{name!r} is not a backup policy ([policies.NAME]); known: {known}",
+            )
 
 
 def _path(root: Path, value: str) -> Path:

@@ -16,12 +16,10 @@ from pathlib import Path
 from runners.confread import Table
 from runners.errors import ConfigError
 from runners.notify.settings import NotifyConfig, parse_notify
+from runners.terraform.backendconf import BackendConfig, parse_backend
 
 _ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-BackendConfig = dict[str, str | int | bool]
 
 
 @dataclass(frozen=True)
@@ -74,12 +72,8 @@ def parse_environments(table: Table) -> dict[str, Environment]:
         account = t.str("account_id")
         if account is not None and not _ACCOUNT.match(account):
             raise t.fail("account_id", f"expected a 12-digit AWS account id, got {account!r}")
-        region = t.req_str("region")
-        if not _REGION.match(region):
-            raise t.fail("region", f"expected an AWS region such as eu-west-1, got {region!r}")
-        backup_region = t.str("backup_region")
-        if backup_region is not None and not _REGION.match(backup_region):
-            raise t.fail("backup_region", f"expected an AWS region, got {backup_region!r}")
+        region = t.region("region", required=True) or ""
+        backup_region = t.region("backup_region")
         if backup_region == region:
             raise t.fail("backup_region", "must differ from region, or losing one loses both")
         role = t.str("role_arn")
@@ -102,7 +96,7 @@ def parse_environments(table: Table) -> dict[str, Environment]:
             require_approval=require_approval,
             allow_self_approval=t.bool("allow_self_approval", False),
             require_manual_trigger=t.bool("require_manual_trigger", False),
-            backend=t.scalar_map("backend"),
+            backend=parse_backend(t.table("backend")),
             notify=parse_notify(t.table("notify")),
         )
         t.check_unknown()
@@ -141,7 +135,7 @@ def parse_stacks(table: Table, root: Path, envs: dict[str, Environment]) -> dict
         for env_name in list(backend_table.data):
             if env_name not in envs:
                 raise backend_table.fail(env_name, "expected the name of an environment")
-            backends[env_name] = backend_table.scalar_map(env_name)
+            backends[env_name] = parse_backend(backend_table.table(env_name))
         backend_table.check_unknown()
         var_table = t.table("var_files")
         var_files: dict[str, tuple[str, ...]] = {}

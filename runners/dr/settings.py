@@ -15,10 +15,10 @@ from pathlib import Path
 from runners.confread import Table
 from runners.dr.addresses import IMAGE_HOLDERS, RESTORABLE, Pattern, parse_pattern
 from runners.errors import ConfigError, UsageError
-from runners.layout import BackendConfig, Stack
+from runners.layout import Stack
+from runners.terraform.backendconf import BackendConfig, parse_backend
 
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PARAMETER = re.compile(r"^/[A-Za-z0-9_./-]+$")
 _DB_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
@@ -108,8 +108,8 @@ class DrConfig:
 def parse_dr(table: Table, stacks: Mapping[str, Stack]) -> DrConfig:
     table.only("policy", "state", "backend", "stacks", "verify", "s3")
     policy = table.str("policy")
-    state = table.scalar_map("state")
-    backend = table.scalar_map("backend")
+    state = parse_backend(table.table("state"))
+    backend = parse_backend(table.table("backend"))
     recoveries = {name: _stack(name, t, table, stacks) for name, t in table.table("stacks").items()}
     verify = _verify(table.table("verify"))
     s3 = {name: _s3(name, t) for name, t in table.table("s3").items()}
@@ -226,10 +226,8 @@ def _s3(policy: str, t: Table) -> S3Shipping:
         if bucket == dest:
             raise buckets.fail(bucket, "is the destination bucket itself")
         s.only("prefixes", "region", "destination_prefix")
-        region = s.str("region")
-        if region is not None and not _REGION.match(region):
-            raise s.fail("region", f"expected an AWS region such as eu-west-1, got {region!r}")
-        dest_prefix = s.str("destination_prefix", f"{bucket}/")
+        region = s.region("region")
+        dest_prefix = s.str("destination_prefix", f"{bucket}/", allow_empty=True)
         sources.append(
             S3Source(
                 bucket=bucket,
