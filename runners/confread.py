@@ -14,17 +14,12 @@ from __future__ import annotations
 import builtins
 import difflib
 import math
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from runners.aws.regions import REGION_EXAMPLE, is_region
-from runners.errors import ConfigError
-
-# C0 and C1 controls, DEL, lone surrogates, and the bidirectional overrides
-# that make text display in another order than it is read.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+from runners.errors import CONTROL, ConfigError
 
 # Bounds that keep any number a sleep, a timer or a socket accepts; a key with
 # a narrower meaning passes its own.
@@ -35,7 +30,7 @@ _LIST_KEYS_SHOWN = 12
 
 def has_control(text: builtins.str) -> builtins.bool:
     """Whether ``text`` holds a control character (or a lone surrogate, or a bidi override)."""
-    return _CONTROL.search(text) is not None
+    return CONTROL.search(text) is not None
 
 
 def _describe(value: object) -> builtins.str:
