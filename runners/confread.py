@@ -228,4 +228,4 @@ class Table:
         if len(known) <= _LIST_KEYS_SHOWN:
             return ", ".join(known)
         shown = ", ".join(known[:_LIST_KEYS_SHOWN])
-        return f"{shown} and {len(known) - _LIST_KEYS_SHOWN} more (see the README)"
+        return f"{shown} and {len(known) - _LIST_KEYS_SHOWN} more"

@@ -5,9 +5,10 @@ of them itself before that (the state bucket and its region hold the locks and
 the audit records). So a backend table is held to the arguments of the s3
 backend (Terraform 1.15), plus the local backend's, which rehearsals and tests
 use: a misspelt key, a wrong type, an empty string or an impossible region
-fails at load, naming the key. Lists and blocks (``assume_role``,
-``endpoints``, ``allowed_account_ids``...) belong in the stack's own
-``backend "s3"`` block, and credentials never belong in the file.
+fails at load, naming the key. Lists and blocks (``endpoints``,
+``assume_role``, ``allowed_account_ids``...) are written as the HCL text
+``-backend-config`` takes (``endpoints = '{ s3 = "https://..." }'``), and
+credentials never belong in the file.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ _STRINGS = (
     "http_proxy",
     "https_proxy",
     "no_proxy",
+    # lists and blocks, as HCL text
+    "endpoints",
+    "assume_role",
+    "assume_role_with_web_identity",
+    "allowed_account_ids",
+    "forbidden_account_ids",
+    "shared_config_files",
+    "shared_credentials_files",
     # the local backend
     "path",
     "workspace_dir",
