@@ -27,11 +27,22 @@ def run(capsys: Any, *argv: str) -> tuple[int, str, str]:
 def test_a_timeout_is_finite_positive_and_bounded(
     capsys: Any, tmp_path: Path, command: str, value: str
 ) -> None:
+    out = str(tmp_path)
     argv = {
-        "plan": ["plan", "--stack", "app", "--env", "production", "--out", str(tmp_path)],
-        "apply": ["apply", "--stack", "app", "--env", "production", "--plan-dir", str(tmp_path)],
-        "dr plan": ["dr", "plan", "--to-region", "eu-central-1", "--stack", "app", "--env", "p"]
-        + ["--out", str(tmp_path)],
+        "plan": ["plan", "--stack", "app", "--env", "production", "--out", out],
+        "apply": ["apply", "--stack", "app", "--env", "production", "--plan-dir", out],
+        "dr plan": [
+            "dr",
+            "plan",
+            "--to-region",
+            "eu-central-1",
+            "--stack",
+            "a",
+            "--env",
+            "p",
+            "--out",
+            out,
+        ],
     }[command]
     code, _, err = run(capsys, *argv, f"--timeout={value}")
     assert code == 2

@@ -133,7 +133,7 @@ def test_bad_values_name_file_and_key(
 # Values that used to load and then fail later (or never work): each is refused
 # when the file loads, naming the key.
 FULL = (
-    GOOD.replace('use_lockfile = true', 'region = "eu-west-1"\nuse_lockfile = true')
+    GOOD.replace("use_lockfile = true", 'region = "eu-west-1"\nuse_lockfile = true')
     + """
 [runners]
 terraform = "embedded"
