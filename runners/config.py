@@ -13,6 +13,7 @@ composes them. Imports point one way: none of those modules imports this one.
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,12 @@ def load(path: Path) -> Config:
         raise ConfigError(path, "", "expected UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"not valid TOML: {exc}") from None
+    except ValueError:
+        # tomllib's one other refusal: an integer past Python's digit limit.
+        limit = sys.get_int_max_str_digits()
+        raise ConfigError(path, "", f"a number has more than {limit} digits") from None
+    except RecursionError:
+        raise ConfigError(path, "", "arrays or tables nested too deeply") from None
     return parse(path, data)
 
 

@@ -298,6 +298,10 @@ def test_duplicate_branch_is_rejected(tmp_path: Path) -> None:
 def test_not_toml_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid TOML"):
         config.load(write(tmp_path, "[environments\n"))
+    with pytest.raises(ConfigError, match=r"runners\.toml: a number has more than 4300 digits"):
+        config.load(write(tmp_path, GOOD + "\n[runners]\nreport_max_chars = " + "9" * 5000))
+    with pytest.raises(ConfigError, match=r"runners\.toml: arrays or tables nested too deeply"):
+        config.load(write(tmp_path, "x = " + "[" * 100_000 + "]" * 100_000))
     with pytest.raises(ConfigError, match="no such file"):
         config.load(tmp_path / "absent.toml")
 

@@ -95,12 +95,12 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "an address with a lone surrogate",
         first_change(lambda r: r.__setitem__("address", "null_resource.\ud800")),
-        "resource_changes[0].address: expected a resource address, got 'null_resource.\\ud800'",
+        "resource_changes[0].address: expected a resource address (text without control characters), got 'null_resource.\\ud800'",
     ),
     (
         "an address with an escape sequence",
         first_change(lambda r: r.__setitem__("address", "x.\x1b[2Jy")),
-        "resource_changes[0].address: expected a resource address, got 'x.\\x1b[2Jy'",
+        "resource_changes[0].address: expected a resource address (text without control characters), got 'x.\\x1b[2Jy'",
     ),
     (
         "a mask that is a number",

@@ -151,8 +151,12 @@ class ResourceChange:
             type(address) is str
             and address
             and _control(address) is None
-            and (mode is None or (type(mode) is str and _control(mode) is None))
-            and (kind is None or (type(kind) is str and _control(kind) is None))
+            and type(mode) is str
+            and mode
+            and _control(mode) is None
+            and type(kind) is str
+            and kind
+            and _control(kind) is None
             and (deposed is None or _is_text(deposed))
             and (previous is None or _is_text(previous))
             and (reason is None or _is_text(reason))
@@ -164,8 +168,8 @@ class ResourceChange:
         ):
             self._refuse(self._where(raw, parent, index))
         self.address: str = f"{address} (deposed {deposed})" if deposed else str(address)
-        self.mode: str = mode or "managed"
-        self.type: str = kind or ""
+        self.mode: str = mode
+        self.type: str = kind
         self.previous_address: str | None = previous or None
         self.action_reason: str | None = reason or None
         self.importing: bool = importing is not None
@@ -182,10 +186,15 @@ class ResourceChange:
     def _refuse(where: Node) -> NoReturn:
         """Name the first field of a malformed entry; raises."""
         raw = where.value
-        address = raw.get("address")
-        if not (address and _is_text(address)):
-            raise where.at("address").fail("a resource address")
-        for key in ("deposed", "mode", "type", "previous_address", "action_reason"):
+        for key, what in (
+            ("address", "a resource address"),
+            ("mode", "a mode"),
+            ("type", "a type"),
+        ):
+            value = raw.get(key)
+            if not (value and _is_text(value)):
+                raise where.at(key).fail(f"{what} (text without control characters)")
+        for key in ("deposed", "previous_address", "action_reason"):
             value = raw.get(key)
             if value is not None and not _is_text(value):
                 raise where.at(key).fail("a string without control characters")
