@@ -201,34 +201,40 @@ def test_throttling_that_outlasts_the_retries(
     )
 
 
-def test_apply_against_an_unreachable_endpoint_stops_at_the_lock(
-    client_repo: GitRepoHelper, state_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_apply_without_aws_stops_at_the_lock(
+    client_repo: GitRepoHelper, state_bucket: str, tmp_path: Path
 ) -> None:
-    """The plan is made against the moto server; the apply finds S3 gone."""
+    """The plan is made against the moto server; the apply then finds S3 gone, and
+    then finds no credentials. Each ends at the runner's lock, before Terraform runs."""
     use_s3_state(client_repo, state_bucket, ("app",))
     out = tmp_path / "plan"
     planned = run_cli(
         "plan", "--stack", "app", "--env", "production", "--out", str(out), cwd=client_repo.root
     )
     assert planned.returncode == 0, planned.stderr
+    argv = ["apply", "--stack", "app", "--env", "production", "--plan-dir", str(out)]
     nothing = f"http://127.0.0.1:{free_port()}"
-    result = run_cli(
-        "apply",
-        "--stack",
-        "app",
-        "--env",
-        "production",
-        "--plan-dir",
-        str(out),
-        "--approved-by",
-        "alice",
-        cwd=client_repo.root,
-        env={"AWS_ENDPOINT_URL": nothing},
-    )
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    # Progress lines and the ledger's warning that it kept the record locally, then the error.
-    lines = result.stderr.splitlines()
-    assert all(line.startswith(("==> ", "warning: ")) for line in lines[:-1]), lines
-    assert lines[-1].startswith(f"error: AWS s3 PutObject in eu-west-1: no answer from {nothing}")
-    assert "/locks/" in lines[-1]  # the runner's own stack lock, before Terraform runs
+    no_credentials = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SESSION_TOKEN": "",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "absent"),
+        "AWS_CONFIG_FILE": str(tmp_path / "absent"),
+    }
+    cases = [
+        (
+            {"AWS_ENDPOINT_URL": nothing},
+            1,
+            f"error: AWS s3 PutObject in eu-west-1: no answer from {nothing}",
+        ),
+        (no_credentials, 2, "error: no AWS credentials found: bind them in the Jenkins job"),
+    ]
+    for env, code, start in cases:
+        result = run_cli(*argv, "--approved-by", "alice", cwd=client_repo.root, env=env)
+        assert result.returncode == code, result.stderr
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+        # Progress lines, the ledger's warning that it kept the record locally, then the error.
+        lines = result.stderr.splitlines()
+        assert all(line.startswith(("==> ", "warning: ")) for line in lines[:-1]), lines
+        assert lines[-1].startswith(start), lines[-1]
+        assert "s3 PutObject in eu-west-1" in lines[-1]  # the runner's stack lock
