@@ -371,3 +371,16 @@ def test_a_file_the_machine_refuses_is_one_line_not_a_bug(
     assert cli.main(["summarize", "plan.json"]) == code
     err = capsys.readouterr().err
     assert err.startswith(line) and err.count("\n") == 1, err
+
+
+def test_an_empty_string_where_it_means_something(tmp_path: Path) -> None:
+    """Empty is refused where a value is required, not where the docs give it a meaning."""
+    extra = '\n[jenkins]\nfolder = ""\n\n[dr.s3.daily]\ndestination_bucket = "acme-offsite"\n'
+    extra += '[dr.s3.daily.buckets."acme-data"]\ndestination_prefix = ""\n'
+    policy = (
+        '\n[policies.daily]\nbackup_region = "eu-central-1"\nkms_key_alias = "alias/b"\n'
+        'rpo_hours = 26\nselect = { tags = { backup = "daily" } }\n'
+    )
+    cfg = config.load(write(tmp_path, GOOD + extra + policy))
+    assert cfg.jenkins.folder == ""  # the top level
+    assert cfg.dr.s3["daily"].sources[0].destination_prefix == ""  # the bucket's root

@@ -112,7 +112,7 @@ def parse(
     url = table.str("url")
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
         raise table.fail("url", f"expected an http:// or https:// URL, got {url!r}")
-    folder = (table.str("folder", default="") or "").strip("/")
+    folder = (table.str("folder", default="", allow_empty=True) or "").strip("/")
     for part in folder.split("/") if folder else ():
         if not _JOB_NAME.match(part):
             raise table.fail("folder", f"expected folder names separated by '/', got {folder!r}")
