@@ -40,6 +40,7 @@ class Config:
     stacks: dict[str, Stack]
     terraform: str | None = None
     plugin_cache_dir: Path | None = None
+    provider_mirror: Path | None = None  # a Terraform filesystem mirror (cliconfig)
     protection: Protection = field(default_factory=Protection)
     ledger: Path | None = None
     report_max_chars: int = 60_000
@@ -113,7 +114,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     top = Table(path, "", data)
     top.only("runners", "environments", "stacks", "protected", "policies", "dr", "jenkins")
     settings = top.table("runners")
-    settings.only("terraform", "plugin_cache_dir", "ledger", "report_max_chars")
+    settings.only("terraform", "plugin_cache_dir", "provider_mirror", "ledger", "report_max_chars")
     environments = parse_environments(top.table("environments", required=True))
     stacks = parse_stacks(top.table("stacks", required=True), root, environments)
     protection = _protection(top.table("protected"))
@@ -121,6 +122,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
 
     terraform = settings.str("terraform")
     cache = settings.str("plugin_cache_dir")
+    mirror = settings.str("provider_mirror")
     ledger = settings.str("ledger", default=".runners/audit.jsonl")
     report_max = settings.int("report_max_chars", 60_000, minimum=1_000)
     settings.check_unknown()
@@ -134,6 +136,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         stacks=stacks,
         terraform=terraform,
         plugin_cache_dir=_path(root, cache) if cache else None,
+        provider_mirror=_path(root, mirror) if mirror else None,
         protection=protection,
         ledger=_path(root, ledger) if ledger else None,
         report_max_chars=report_max,
