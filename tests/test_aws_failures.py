@@ -238,3 +238,39 @@ def test_apply_without_aws_stops_at_the_lock(
         assert all(line.startswith(("==> ", "warning: ")) for line in lines[:-1]), lines
         assert lines[-1].startswith(start), lines[-1]
         assert "s3 PutObject in eu-west-1" in lines[-1]  # the runner's stack lock
+
+
+def test_a_waiter_that_gives_up_is_an_aws_failure() -> None:
+    from botocore.exceptions import WaiterError
+
+    from runners.aws.failures import as_runners_error
+
+    exc = WaiterError(name="SnapshotCompleted", reason="Max attempts exceeded", last_response={})
+    found = as_runners_error(exc)
+    assert found is not None and found.exit_code == 1
+    assert str(found) == "AWS Waiter SnapshotCompleted failed: Max attempts exceeded"
+
+
+def test_a_bug_while_handling_an_aws_error_is_still_a_bug() -> None:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import EndpointConnectionError
+
+    from runners.aws.failures import as_runners_error
+
+    s3 = boto3.client(
+        "s3",
+        region_name="eu-west-1",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+    with pytest.raises(EndpointConnectionError) as unreachable:
+        s3.list_buckets()
+    assert str(as_runners_error(unreachable.value)).startswith("AWS s3 ListBuckets in eu-west-1")
+    try:
+        try:
+            s3.list_buckets()
+        except EndpointConnectionError:
+            {}["missing"]  # the bug
+    except KeyError as bug:
+        assert as_runners_error(bug) is None

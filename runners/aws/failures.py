@@ -90,15 +90,11 @@ class Call:
 
 
 def as_runners_error(exc: BaseException) -> RunnersError | None:
-    """The one-line error for an AWS failure, or None when ``exc`` is not one (a bug)."""
-    for link in _chain(exc):
-        found = _translate(link)
-        if found is not None:
-            return found
-    return None
+    """The one-line error for an AWS failure, or None when ``exc`` is not one (a bug).
 
-
-def _translate(exc: BaseException) -> RunnersError | None:
+    Only ``exc`` itself is looked at, never what it was raised while handling:
+    a bug in an ``except ClientError`` block is still a bug.
+    """
     call = _call_of(exc.__traceback__)
     where = f" ({call})" if call else ""
     if isinstance(exc, bx.NoCredentialsError):
@@ -125,6 +121,8 @@ def _translate(exc: BaseException) -> RunnersError | None:
             f"AWS endpoint {url!r} is not a URL such as https://s3.eu-west-1.amazonaws.com "
             "(AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, or the profile's endpoint_url)"
         )
+    if isinstance(exc, bx.WaiterError):  # raised by the waiter, outside any one call
+        return AwsCallFailed(f"AWS {exc}")
     if call is None:
         return None
     if isinstance(exc, _UNREACHABLE):
@@ -138,23 +136,11 @@ def _translate(exc: BaseException) -> RunnersError | None:
         attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts")
         tried = f" after {attempts + 1} attempts" if code in THROTTLING and attempts else ""
         return AwsCallFailed(f"AWS {call} failed{tried}: {code}: {message}".rstrip(": "))
-    if isinstance(exc, bx.WaiterError):
-        return AwsCallFailed(f"AWS {call}: {exc}")
     return None
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what it was raised from, outermost first, each once."""
-    out: list[BaseException] = []
-    link: BaseException | None = exc
-    while link is not None and link not in out:
-        out.append(link)
-        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
-    return out
-
-
 def _call_of(tb: TracebackType | None) -> Call | None:
-    """The botocore client call a traceback passed through, innermost first."""
+    """The innermost botocore client call a traceback passed through."""
     found = None
     for frame, _ in traceback.walk_tb(tb):
         if frame.f_code is _API_CALL:
