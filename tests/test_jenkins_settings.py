@@ -30,6 +30,18 @@ dir = "terraform/stacks/edge"
 environments = ["development"]
 """
 
+# backup_policies must name policies the file defines.
+POLICIES = "".join(
+    f"""
+[policies.{name}]
+backup_region = "eu-central-1"
+kms_key_alias = "alias/runners-backup"
+rpo_hours = 26
+select = {{ tags = {{ backup = "{name}" }} }}
+"""
+    for name in ("daily", "weekly")
+)
+
 
 def load(tmp_path: Path, section: str) -> config.Config:
     path = tmp_path / "runners.toml"
@@ -63,7 +75,8 @@ credentials_id = "acme-git"
 
 [jenkins.comments]
 token_env = "ACME_GITHUB_TOKEN"
-""",
+"""
+        + POLICIES,
     )
     j = cfg.jenkins
     assert (j.url, j.user, j.token_env, j.folder) == (
@@ -106,6 +119,11 @@ token_env = "ACME_GITHUB_TOKEN"
         ('environment = "staging"', "jenkins.environment", "unknown environment 'staging'"),
         ('folder = "a b"', "jenkins.folder", "expected folder names"),
         ('backup_policies = ["da ily"]', "jenkins.backup_policies", "names use letters"),
+        (
+            'verify_restore_policies = ["hourly"]',
+            "jenkins.verify_restore_policies",
+            "'hourly' is not a backup policy ([policies.NAME])",
+        ),
         ("pol_seconds = 1", "jenkins.pol_seconds", "unknown key (did you mean 'poll_seconds'?)"),
         (
             'templates = "pipelines/jobs"',
