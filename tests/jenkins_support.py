@@ -6,8 +6,6 @@ from pathlib import Path
 
 from tests.jenkins_double import JenkinsDouble
 
-TEMPLATES = Path(__file__).parent.parent / "pipelines" / "jobs"
-
 CONFIG = """\
 [environments.development]
 branch = "development"
@@ -33,7 +31,6 @@ url = "{url}"
 user = "{user}"
 folder = "acme"
 backup_policies = {policies}
-templates = "{templates}"
 poll_seconds = 0.01
 request_timeout = 5
 {extra}
@@ -42,15 +39,30 @@ url = "https://gitlab.acme.test/acme/infra.git"
 credentials_id = "acme-infra-git"
 """
 
+# backup_policies must name policies the file defines.
+POLICY = """
+[policies.{name}]
+backup_region = "eu-central-1"
+kms_key_alias = "alias/runners-backup"
+rpo_hours = 26
+select = {{ tags = {{ backup = "{name}" }} }}
+"""
+
 JOBS = (
     "acme",
-    "acme/terraform",
-    "acme/backup-daily",
-    "acme/on-demand-backup",
-    "acme/drift-app",
-    "acme/drift-network",
-    "acme/dr",
+    "acme/merge-requests",
+    "acme/merge-requests/terraform",
+    "acme/production",
+    "acme/production/terraform",
+    "acme/production/backup-daily",
+    "acme/production/on-demand-backup",
+    "acme/production/verify-restore-daily",
+    "acme/production/drift-app",
+    "acme/production/drift-network",
+    "acme/production/dr",
 )
+MERGE_REQUEST_ZONE = "acme/merge-requests"
+PRODUCTION_ZONE = "acme/production"
 
 
 def write_config(
@@ -63,7 +75,8 @@ def write_config(
     path = folder / "runners.toml"
     quoted = "[" + ", ".join(f'"{p}"' for p in policies) + "]"
     path.write_text(
-        CONFIG.format(url=url, user=user, policies=quoted, templates=TEMPLATES, extra=extra)
+        CONFIG.format(url=url, user=user, policies=quoted, extra=extra)
+        + "".join(POLICY.format(name=p) for p in policies)
     )
     return path
 

@@ -4,7 +4,9 @@ With no account (the default) the runner's own credentials are used as boto3
 finds them: environment, ``AWS_PROFILE``, instance role. With an account and a
 role ARN template, the factory assumes ``role_arn_template.format(account=...)``
 through STS; the assumed credentials are fetched on first use and refreshed
-before they expire, so a long ship run never dies at the one-hour mark.
+before they expire, so a long ship run never dies at the one-hour mark. The
+session carries the build's identity (``runners.aws.identity``): CloudTrail
+then shows which build, and whose, acted in the account.
 
 Nothing here touches the network until a client makes a call, and every
 client honours the standard configuration (``AWS_ENDPOINT_URL``, profile,
@@ -13,7 +15,9 @@ region), because each is built by an ordinary boto3 session.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -21,7 +25,9 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, Credentials, DeferredRefreshableCredentials
 from botocore.exceptions import ProfileNotFound
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
+from runners.aws.identity import SessionIdentity
 from runners.errors import UsageError
 
 if TYPE_CHECKING:
@@ -34,6 +40,24 @@ AWS_OPERATIONS: dict[str, frozenset[str]] = {"sts": frozenset({"AssumeRole"})}
 
 DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 ASSUMED_ROLE_SECONDS = 3600
+
+
+def check_endpoints(environ: Mapping[str, str]) -> None:
+    """``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` hold http(s) URLs.
+
+    botocore finds out only when it makes a client, as a bare ValueError, after
+    a command has started its work.
+    """
+    for name, url in sorted(environ.items()):
+        if name != "AWS_ENDPOINT_URL" and not name.startswith("AWS_ENDPOINT_URL_"):
+            continue
+        scheme = url.partition("://")[0]
+        if scheme not in ("http", "https") or not (
+            is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)
+        ):
+            raise UsageError(
+                f"{name}={url!r} is not a URL such as https://s3.eu-west-1.amazonaws.com"
+            )
 
 
 class _AssumedRole(CredentialProvider):
@@ -59,10 +83,12 @@ class SessionFactory:
         role_arn_template: str | None = None,
         session_name: str = "runners",
         config: Config = DEFAULT_CONFIG,
+        identity: SessionIdentity | None = None,
     ) -> None:
         self._base = base
         self.role_arn_template = role_arn_template
         self.session_name = session_name
+        self.identity = identity or SessionIdentity()
         self.config = config
         self._sessions: dict[str | None, boto3.Session] = {}
         self._clients: dict[tuple[str, str | None, str], Any] = {}
@@ -84,14 +110,17 @@ class SessionFactory:
         return self.base.region_name
 
     def require_credentials(self) -> None:
-        """One clear line up front when boto3 finds no credentials at all.
+        """One clear line up front when boto3 finds no credentials at all, or an endpoint
+        variable holds something that is not a URL.
 
         Otherwise every resource of the run would fail on its own with
         NoCredentialsError, and the cause would drown in the list. This
         resolves the credential chain (environment, profile, instance role):
         call it when a command starts, not in a constructor.
         """
-        # A missing AWS_PROFILE is reported by ``base``, when the session is made.
+        check_endpoints(os.environ)
+        # A missing AWS_PROFILE is reported by ``base``, when the session is made; partial
+        # or unparseable credentials and config files by get_credentials (runners.aws.failures).
         if self.base.get_credentials() is None:
             raise UsageError(
                 "no AWS credentials found: bind them in the Jenkins job, or set AWS_PROFILE "
@@ -143,6 +172,7 @@ class SessionFactory:
                 RoleArn=role_arn,
                 RoleSessionName=self.session_name,
                 DurationSeconds=ASSUMED_ROLE_SECONDS,
+                **self.identity.assume_role_params(),  # type: ignore[arg-type]
             )["Credentials"]
             return {
                 "access_key": creds["AccessKeyId"],

@@ -243,7 +243,7 @@ class Applier:
                 env,
                 request.build,
                 self.environ,
-                evidence.expected_jobs(cfg, branch, manifest.dr_region is not None),
+                evidence.expected_jobs(cfg, manifest.dr_region is not None),
             )
             if rules.verify_build
             else evidence.from_flags(request.build)

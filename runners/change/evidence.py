@@ -22,7 +22,6 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from runners import config as config_mod
 from runners.audit.ledger import Ledger
@@ -230,11 +229,19 @@ def from_flags(build: BuildContext) -> BuildEvidence:
     )
 
 
-def expected_jobs(cfg: Config, branch: str, dr: bool) -> tuple[str, ...]:
+def expected_jobs(cfg: Config, dr: bool) -> tuple[str, ...]:
+    """The jobs whose builds may apply: the production zone's (``runners jobs sync`` makes them).
+
+    Never a merge-request zone's job: its pipeline comes from the branch built,
+    so its ``input`` step could name anyone as approver.
+    """
+    from runners.jenkins.jobs import PRODUCTION_JOB
+
     settings = cfg.jenkins
-    jobs = [settings.full_name(f"{settings.multibranch_job}/{quote(branch, safe='')}")]
+    zone = settings.production_folder
+    jobs = [settings.full_name(f"{zone}/{PRODUCTION_JOB}")]
     if dr:
-        jobs.append(settings.full_name("dr"))
+        jobs.append(settings.full_name(f"{zone}/dr"))
     return tuple(jobs)
 
 

@@ -16,7 +16,7 @@ CONFIRM = ("--confirm-destroy", "1")
 
 
 def _approved_by(attempt: Attempt, who: str) -> dict[str, str]:
-    url = attempt.world.jenkins.running_build("terraform/production", "olivia", [who])
+    url = attempt.world.jenkins.running_build("production/terraform", "olivia", [who])
     return attempt.world.env(BUILD_URL=url)
 
 

@@ -17,7 +17,7 @@ from tests.adversary.world import Attempt
 from tests.jenkins_double import BRANCH_INDEXING, REPLAY, JenkinsDouble, user_cause
 
 CONFIRM = ("--confirm-destroy", "1")
-JOB = "terraform/production"
+JOB = "production/terraform"
 
 
 def _build(attempt: Attempt, **kw: object) -> dict[str, str]:
@@ -94,13 +94,15 @@ def test_a_finished_build(attempt: Attempt) -> None:
 
 
 def test_a_build_of_another_job(attempt: Attempt) -> None:
-    env = _build(attempt, job="terraform/mallory", started_by="mallory", approvals=["alice"])
-    refused(attempt, attempt.apply(*CONFIRM, env=env), "is in job terraform/mallory")
+    env = _build(
+        attempt, job="merge-requests/terraform/mallory", started_by="mallory", approvals=["alice"]
+    )
+    refused(attempt, attempt.apply(*CONFIRM, env=env), "is in job merge-requests/terraform/mallory")
 
 
 def test_a_build_that_does_not_exist(attempt: Attempt) -> None:
     env = attempt.world.env(
-        BUILD_URL=f"{attempt.world.jenkins.url}job/terraform/job/production/999/"
+        BUILD_URL=f"{attempt.world.jenkins.url}job/production/job/terraform/999/"
     )
     refused(attempt, attempt.apply(*CONFIRM, env=env), "Jenkins has no build at")
 
@@ -144,7 +146,7 @@ def test_jenkins_unreachable_is_exit_1_naming_it(attempt: Attempt) -> None:
     cfg.write_text(cfg.read_text().replace(attempt.world.jenkins.url, f"http://127.0.0.1:{port}/"))
     attempt.git("commit", "-q", "-am", "move Jenkins", author="Carol C <carol@example.com>")
     attempt.git("push", "-q", "origin", "production")
-    env = attempt.world.env(BUILD_URL=f"http://127.0.0.1:{port}/job/terraform/job/production/2/")
+    env = attempt.world.env(BUILD_URL=f"http://127.0.0.1:{port}/job/production/job/terraform/2/")
     r = attempt.apply(*CONFIRM, env=env)
     assert r.returncode == 1, r.stderr
     last = r.stderr.strip().splitlines()[-1]

@@ -99,7 +99,7 @@ def test_a_disaster_recovery_plan_applies_to_its_own_state(attempt: Attempt) -> 
     assert made.returncode == 0, made.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["dr"]["region"] == DR_REGION and manifest["signing_key_id"]
-    build = world.jenkins.running_build("dr", "olivia", ["alice"])
+    build = world.jenkins.running_build("production/dr", "olivia", ["alice"])
     r = attempt.apply(plan=out, env=world.env(BUILD_URL=build))
     assert r.returncode == 0, r.stderr
     assert world.state() == production  # production's state is not written

@@ -105,7 +105,7 @@ def test_author_rewritten_then_the_author_approves(attempt: Attempt) -> None:
         git__author={"name": "Olivia Ops", "email": "olivia@example.com"},
         merge_request__author="olivia",
     )
-    bobs = attempt.world.jenkins.running_build("terraform/production", "olivia", ["bob"])
+    bobs = attempt.world.jenkins.running_build("production/terraform", "olivia", ["bob"])
     refused(
         attempt,
         attempt.apply(*CONFIRM, env=attempt.world.env(BUILD_URL=bobs)),

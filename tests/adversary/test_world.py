@@ -24,5 +24,5 @@ def test_the_world_is_as_described(world: World) -> None:
     manifest = read_manifest(world.plan)
     assert manifest["git"]["commit"] == world.commits["m"] and manifest["signing_key_id"]
     assert manifest["summary"]["protected"] == ["terraform_data.db"]
-    build = world.jenkins.items["terraform/production"].builds[2]
+    build = world.jenkins.items["production/terraform"].builds[2]
     assert (build.user, build.approvals, build.building) == ("olivia", ["alice"], True)

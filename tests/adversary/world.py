@@ -50,7 +50,7 @@ OLIVIA = "Olivia Ops <olivia@example.com>"
 DANA = "Dana Dev <dana@example.com>"
 BOB = "Bob Builder <bob@example.com>"
 MALLORY = "Mallory Mal <mallory@example.com>"
-PRODUCTION_JOB = "terraform/production"
+PRODUCTION_JOB = "production/terraform"  # the production zone's job (runners jobs sync)
 
 CONFIG = """\
 [runners]
