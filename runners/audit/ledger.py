@@ -26,7 +26,7 @@ from typing import Any
 
 from runners import log
 from runners.audit.record import AuditRecord
-from runners.change.stores import aws_failure, failure_code, s3_client, state_bucket
+from runners.change.stores import failure_code, s3_client, state_bucket
 from runners.config import Config, Environment, Stack
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
@@ -68,12 +68,11 @@ PLAN_KINDS = frozenset({"plan", "drift"})
 
 
 class S3Ledger:
-    def __init__(self, client: Any, bucket: str, prefix: str, region: str = "") -> None:
+    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
         base = prefix.rstrip("/") + "/"
         self.client, self.bucket = client, bucket
         self.prefix = base + "audit/"  # apply records: the apply role's
         self.plan_prefix = base + "plan-records/"  # plan and drift records: the plan role's
-        self.region = region or str(getattr(getattr(client, "meta", None), "region_name", ""))
 
     def key(self, record: AuditRecord) -> str:
         day = record.started_at[:10].replace("-", "/")
@@ -97,31 +96,20 @@ class S3Ledger:
                 raise
 
     def keys(self, since: dt.date | None = None, apply_only: bool = False) -> Iterator[str]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        prefixes = (self.prefix,) if apply_only else (self.prefix, self.plan_prefix)
-        for prefix in prefixes:
-            where = f"s3://{self.bucket}/{prefix}"
-            try:
-                paginator = self.client.get_paginator("list_objects_v2")
-                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                    for obj in page.get("Contents", []):
-                        key = obj["Key"]
-                        if not key.endswith(".json"):
-                            continue
-                        if since is not None and _key_day(key, prefix) < since:
-                            continue
-                        yield key
-            except (BotoCoreError, ClientError) as exc:
-                raise aws_failure(exc, "ListObjectsV2", where, self.region) from None
+        """Record keys; an S3 failure here ends the command in one line (runners.aws.failures)."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        for prefix in (self.prefix,) if apply_only else (self.prefix, self.plan_prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    key = obj["Key"]
+                    if not key.endswith(".json"):
+                        continue
+                    if since is not None and _key_day(key, prefix) < since:
+                        continue
+                    yield key
 
     def read(self, key: str) -> AuditRecord | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except (BotoCoreError, ClientError) as exc:
-            raise aws_failure(exc, "GetObject", f"s3://{self.bucket}/{key}", self.region) from None
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         try:
             record = AuditRecord.from_dict(json.loads(body))
         except (ValueError, TypeError, AttributeError, RecursionError):
@@ -276,11 +264,7 @@ class Ledger:
 def open_ledger(cfg: Config, stack: Stack | None, env: Environment) -> Ledger:
     """The ledger for one environment: its state bucket (when it has one) and the local file."""
     bucket = state_bucket(cfg, stack, env)
-    remote = (
-        S3Ledger(s3_client(bucket.region), bucket.bucket, bucket.prefix, bucket.region)
-        if bucket
-        else None
-    )
+    remote = S3Ledger(s3_client(bucket.region), bucket.bucket, bucket.prefix) if bucket else None
     return Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, remote)
 
 
@@ -294,8 +278,7 @@ def all_records(cfg: Config, since: dt.date | None = None) -> list[AuditRecord]:
             if b is not None:
                 buckets[(b.bucket, b.prefix)] = b
     ledgers = [
-        Ledger(None, S3Ledger(s3_client(b.region), b.bucket, b.prefix, b.region))
-        for b in buckets.values()
+        Ledger(None, S3Ledger(s3_client(b.region), b.bucket, b.prefix)) for b in buckets.values()
     ]
     ledgers.append(Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, None))
     for ledger in ledgers:

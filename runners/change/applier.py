@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -75,6 +76,17 @@ def _copy(src: Path, dest: Path) -> str | None:
 
 def _sha(path: Path) -> str | None:
     return sha256_file(path) if path.is_file() else None
+
+
+def _failure(exc: Exception) -> str:
+    """The reason for the record: the line the CLI will print for this exception."""
+    if "botocore" in sys.modules:
+        from runners.aws.failures import as_runners_error
+
+        translated = as_runners_error(exc)
+        if translated is not None:
+            return str(translated)
+    return f"internal error: {type(exc).__name__}"
 
 
 def _merge_request(value: dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +165,9 @@ class Applier:
             raise
         except KeyboardInterrupt:
             record.finish("interrupted", "interrupted before Terraform started")
+            raise
+        except Exception as exc:  # an AWS failure the CLI reports in one line, or a bug: recorded
+            record.finish("failed", _failure(exc))
             raise
         finally:
             self._append(record)

@@ -1,5 +1,9 @@
 """The runner's own lock on a Terraform state, taken before Terraform's state lock.
 
+An S3 failure to take or read the lock ends the command in one line naming
+the service, region and operation (``runners.aws.failures``); a failure to
+release it is reported with the ``runners unlock`` command to run.
+
 The lock is keyed by the state it protects (bucket and key, or the state
 file's path), not by the environment's name, so two names for one state
 still exclude each other. In S3 it is one object created with a conditional
@@ -23,6 +27,7 @@ import hashlib
 import json
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -30,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from runners import log
-from runners.change.stores import PREFIX, aws_failure, bucket_of, failure_code, s3_client
+from runners.change.stores import PREFIX, bucket_of, failure_code, s3_client
 from runners.config import BackendConfig, Config, Environment, Stack, state_identity
 from runners.errors import Locked, RunnersError
 
@@ -107,15 +112,12 @@ class LockStore(abc.ABC):
 
 
 class S3LockStore(LockStore):
-    def __init__(self, client: Any, bucket: str, key: str, region: str) -> None:
-        self.client, self.bucket, self.key, self.region = client, bucket, key, region
+    def __init__(self, client: Any, bucket: str, key: str) -> None:
+        self.client, self.bucket, self.key = client, bucket, key
         self.name = f"s3://{bucket}/{key}"
 
-    def _fail(self, exc: BaseException, operation: str) -> RunnersError:
-        return aws_failure(exc, operation, self.name, self.region)
-
     def create(self, info: LockInfo) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import ClientError
 
         try:
             self.client.put_object(
@@ -128,27 +130,22 @@ class S3LockStore(LockStore):
         except ClientError as exc:
             if failure_code(exc) in _HELD_CODES:
                 return False
-            raise self._fail(exc, "PutObject") from None
-        except BotoCoreError as exc:
-            raise self._fail(exc, "PutObject") from None
+            raise
         return True
 
     def read(self) -> Held | None:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import ClientError
 
         try:
             got = self.client.get_object(Bucket=self.bucket, Key=self.key)
-            body = got["Body"].read()
         except ClientError as exc:
             if failure_code(exc) in _GONE_CODES:
                 return None
-            raise self._fail(exc, "GetObject") from None
-        except BotoCoreError as exc:
-            raise self._fail(exc, "GetObject") from None
-        return Held(LockInfo.parse(body), str(got["ETag"]))
+            raise
+        return Held(LockInfo.parse(got["Body"].read()), str(got["ETag"]))
 
     def delete(self, tag: str) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import ClientError
 
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=tag)
@@ -158,9 +155,7 @@ class S3LockStore(LockStore):
                 return False
             if code in _GONE_CODES:
                 return True
-            raise self._fail(exc, "DeleteObject") from None
-        except BotoCoreError as exc:
-            raise self._fail(exc, "DeleteObject") from None
+            raise
         return True
 
 
@@ -236,8 +231,8 @@ class StackLock:
                 )
         except Exception as exc:  # the caller reports it; a lock left behind never passes silently
             raise RunnersError(
-                f"could not release the runner lock {self.store.name} ({exc}); once the state "
-                f"is checked, run: runners unlock --run-id {info.run_id}"
+                f"could not release the runner lock {self.store.name} ({_why(exc)}); once the "
+                f"state is checked, run: runners unlock --run-id {info.run_id}"
             ) from exc
 
     @contextlib.contextmanager
@@ -247,6 +242,16 @@ class StackLock:
             yield info
         finally:
             self.release()
+
+
+def _why(exc: BaseException) -> str:
+    if "botocore" in sys.modules:
+        from runners.aws.failures import as_runners_error
+
+        translated = as_runners_error(exc)
+        if translated is not None:
+            return str(translated)
+    return str(exc) or type(exc).__name__
 
 
 def unlock(store: LockStore, run_id: str) -> LockInfo:
@@ -278,9 +283,7 @@ def lock_for(
     if bucket is not None:
         name = key if isinstance(key, str) and key else f"{stack.name}/{env.name}"
         object_key = f"{PREFIX}/locks/{name}.lock"
-        return StackLock(
-            S3LockStore(s3_client(bucket.region), bucket.bucket, object_key, bucket.region), label
-        )
+        return StackLock(S3LockStore(s3_client(bucket.region), bucket.bucket, object_key), label)
     where = state_identity(settings, stack.dir) or str(stack.dir / "terraform.tfstate")
     digest = hashlib.sha256(where.encode("utf-8")).hexdigest()[:16]
     return StackLock(FileLockStore(cfg.root / ".runners" / "locks" / f"state-{digest}.lock"), label)

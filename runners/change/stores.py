@@ -5,9 +5,9 @@ describe: under ``runners/`` in the environment's state bucket. Stacks on a
 local backend (tests, rehearsals) get the same behaviour from files under
 ``.runners/`` in the repository.
 
-Every failure to reach that bucket ends in one line naming the service, the
-region and the operation: exit 2 when there are no credentials at all (a
-setup problem), exit 1 for anything else (``aws_failure``).
+A failure to reach that bucket ends the command in one line naming the
+service, the region and the operation (``runners.aws.failures``, at the CLI's
+top); the ledger keeps a record it could not upload in its pending file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from runners.config import BackendConfig, Config, Environment, Stack
-from runners.errors import RunnersError, UsageError
 
 PREFIX = "runners"
 
@@ -52,45 +51,10 @@ def s3_client(region: str) -> Any:
     """
     import botocore.session
     from botocore.config import Config as BotoConfig
-    from botocore.exceptions import BotoCoreError
 
-    try:
-        return botocore.session.Session().create_client(
-            "s3",
-            region_name=region,
-            config=BotoConfig(retries={"mode": "standard", "max_attempts": 5}),
-        )
-    except BotoCoreError as exc:
-        raise aws_failure(exc, "connect", "S3", region) from None
-
-
-def aws_failure(exc: BaseException, operation: str, target: str, region: str) -> RunnersError:
-    """One line for a failed S3 call: what, where, and why, by botocore's error types."""
-    from botocore.exceptions import (
-        ClientError,
-        ConnectionError,
-        CredentialRetrievalError,
-        HTTPClientError,
-        NoCredentialsError,
-        PartialCredentialsError,
-        ProfileNotFound,
+    return botocore.session.Session().create_client(
+        "s3", region_name=region, config=BotoConfig(retries={"mode": "standard", "max_attempts": 5})
     )
-
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError | ProfileNotFound):
-        return UsageError(
-            f"no usable AWS credentials for S3 ({operation} on {target} in {region}): "
-            "bind them in the Jenkins job, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
-            f"AWS_SECRET_ACCESS_KEY ({type(exc).__name__})"
-        )
-    if isinstance(exc, ClientError):
-        error = (getattr(exc, "response", None) or {}).get("Error") or {}
-        code = error.get("Code") or "an error"
-        return RunnersError(f"S3 {operation} on {target} in {region} failed: {code}")
-    if isinstance(exc, ConnectionError | HTTPClientError | CredentialRetrievalError):
-        return RunnersError(
-            f"cannot reach S3 in {region} ({operation} on {target}): {type(exc).__name__}"
-        )
-    return RunnersError(f"S3 {operation} on {target} in {region} failed: {type(exc).__name__}")
 
 
 def failure_code(exc: BaseException) -> str:

@@ -58,6 +58,9 @@ class UnlockCommand(Command):
         except RunnersError as exc:
             ledger.append(record.finish("failed", exc.message))
             raise
+        except Exception as exc:  # S3 said no: the CLI prints it in one line; recorded first
+            ledger.append(record.finish("failed", f"{type(exc).__name__} reading the lock"))
+            raise
         ledger.append(record.finish("unlocked", f"removed the lock: it was {removed.describe()}"))
         print(f"removed the lock on {lock.label}: it was {removed.describe()}")
         return 0

@@ -41,7 +41,7 @@ def test_unlock_is_recorded_and_needs_the_run_id(attempt: Attempt) -> None:
 
 def test_a_lock_replaced_meanwhile_is_not_released(attempt: Attempt) -> None:
     world = attempt.world
-    store = S3LockStore(s3_client("eu-west-1"), world.bucket, LOCK, "eu-west-1")
+    store = S3LockStore(s3_client("eu-west-1"), world.bucket, LOCK)
     lock = StackLock(store, "stack app (production)")
     mine = LockInfo.new("alice", None, "apply")
     lock.acquire(mine)
@@ -56,7 +56,7 @@ def test_a_lock_replaced_meanwhile_is_not_released(attempt: Attempt) -> None:
 
 def test_someone_elses_lock_is_left_alone_on_release(attempt: Attempt) -> None:
     world = attempt.world
-    store = S3LockStore(s3_client("eu-west-1"), world.bucket, LOCK, "eu-west-1")
+    store = S3LockStore(s3_client("eu-west-1"), world.bucket, LOCK)
     lock = StackLock(store, "stack app (production)")
     lock.acquire(LockInfo.new("alice", None, "apply"))
     world.s3.put_object(Bucket=world.bucket, Key=LOCK, Body=_held("someoneelse0"))
