@@ -93,9 +93,10 @@ def _sealed_body(record: AuditRecord) -> bytes:
 def seal(record: AuditRecord, key: str) -> None:
     """Vouch for an apply record with the plan-signing key.
 
-    Anyone who may write the ledger (a plan run writes records too) could add
-    an "applied" record naming a later commit, and so shorten the change whose
-    authors may not approve it. Only sealed records say where a change starts.
+    An "applied" record naming a later commit would shorten the change whose
+    authors may not approve it. The apply prefix is the apply role's alone
+    (runner-role), but a policy can be loosened and a local ledger is anyone's
+    file: only sealed records say where a change starts.
     """
     record.seal = hmac.new(key.encode("utf-8"), _sealed_body(record), hashlib.sha256).hexdigest()
 
