@@ -35,6 +35,7 @@ from runners.backup.engines import Engine
 from runners.backup.inventory import Inventory
 from runners.backup.kms import destination_keys
 from runners.backup.model import Failure, Place, PlanLine, Snapshot, Verb
+from runners.backup.once import start_once
 
 Pool = tuple[Place, str]  # destination, "ebs" or "rds"
 Gate = tuple[Place, str]  # destination, a volume or a database
@@ -235,10 +236,12 @@ def _copy_reason(src: Snapshot, dest: Place, copies: list[Snapshot]) -> str:
 def _start(run: Run, job: CopyJob) -> Snapshot | None:
     """Start one copy; a quota error that outlasts the retries sends the job back to the queue."""
     src = job.source
-    tags = T.copy_tags(src.tags, src.ref, src.place.region)
+    tags = T.copy_tags(src.tags, src.ref, src.place.region, run.policy.copy_tags)
+    what = f"copy {src.id}"
     start = partial(job.engine.copy, src, job.dest, job.kms_key, tags, run.dry_run)
+    find = partial(job.engine.find_copy, src, job.dest)
     try:
-        copy = run.backoff.call(f"copy {src.id}", start)
+        copy, adopted = start_once(run.backoff, what, start, find)
     except ClientError as exc:
         code = error_code(exc)
         if code in TRANSIENT:
@@ -254,7 +257,8 @@ def _start(run: Run, job: CopyJob) -> Snapshot | None:
         return None
     job.last_error = None
     if copy is not None:
-        run.say(f"  started copy {copy.id} of {src.id} ({src.place} -> {job.dest})")
+        verb = "adopted copy" if adopted else "started copy"
+        run.say(f"  {verb} {copy.id} of {src.id} ({src.place} -> {job.dest})")
     return copy
 
 

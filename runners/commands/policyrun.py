@@ -38,7 +38,7 @@ def add_dry_run_argument(parser: argparse.ArgumentParser, what: str) -> None:
 def make_run(args: argparse.Namespace, dry_run: bool = False) -> Run:
     cfg = load_config(args)
     policy = policy_mod.find(cfg.policies, args.policy, cfg.path)
-    return Run(policy=policy, clients=sessions_for(policy), dry_run=dry_run)
+    return Run(policy=policy, clients=sessions_for(policy), dry_run=dry_run, root=cfg.root)
 
 
 def header(run: Run, command: str) -> None:
