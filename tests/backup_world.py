@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,6 @@ from runners.aws.session import SessionFactory
 from runners.backup.context import Run
 from runners.backup.policy import Policy, parse_policies
 from runners.confread import Table
-from tests.backup_faults import Faults, FaultyClients
 
 REGION = "eu-west-1"
 REGION2 = "eu-west-2"
@@ -110,23 +110,24 @@ class Clock:
             hook()
 
 
-_SHARED: list[SessionFactory] = []
+_SHARED: dict[str, SessionFactory] = {}
 
 
-def clients(faults: Faults | None = None) -> FaultyClients:
-    """Wrapped clients over one SessionFactory for the whole test session.
+def clients() -> SessionFactory:
+    """One SessionFactory per endpoint (moto, or the behaviour layer) for the test session.
 
     Making boto3 clients costs a second or so for EC2's service model, and the
-    moto server keeps its port for the session, so the real clients are shared.
+    moto server and the layer keep their ports for the session, so clients are shared.
     """
-    if not _SHARED:
-        _SHARED.append(SessionFactory())
-    return FaultyClients(_SHARED[0], faults)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint not in _SHARED:
+        _SHARED[endpoint] = SessionFactory()
+    return _SHARED[endpoint]
 
 
 def make_run(
     policy: Policy,
-    clients_: FaultyClients | None = None,
+    clients_: SessionFactory | None = None,
     now: datetime = NOW,
     dry_run: bool = False,
     clock: Clock | None = None,

@@ -155,11 +155,30 @@ class Behaviour:
         self.counts: dict[str, int] = {}  # what the layer did, by rule name
         self.calls: list[Call] = []
         self.volume_types: dict[tuple[str, str], str] = {}
+        self.doomed: list[str] = []  # copies being made that will end in error
+        self.raised: list[str] = []  # the error codes the rules answered with
         self._buckets: dict[tuple[str, ...], list[float]] = {}
         self._random = random.Random(self.settings.seed)  # noqa: S311  # fault choice, not crypto
         self._lock = threading.RLock()
         self._local = threading.local()
         self._server: ThreadingHTTPServer | None = None
+
+    def reset(self, settings: Settings | None = None) -> None:
+        """Forget every rule's state and start again with ``settings`` (moto is not touched)."""
+        with self._lock:
+            self.settings = settings or Settings()
+            self.down.clear()
+            self.injected.clear()
+            self.pending.clear()
+            self.errored.clear()
+            self.lose_next.clear()
+            self.counts.clear()
+            self.calls.clear()
+            self.volume_types.clear()
+            self.doomed.clear()
+            self.raised.clear()
+            self._buckets.clear()
+            self._random = random.Random(self.settings.seed)  # noqa: S311
 
     # -- switches a test or the demo turns ---------------------------------------------------
     def region_down(self, region: str) -> None:
@@ -254,6 +273,9 @@ class Behaviour:
             answer = rule(self, call)
             if answer is not None:
                 self._bump(name)
+                if answer is not DROP:
+                    with self._lock:
+                        self.raised.append(_error_code(answer))
                 return None if answer is DROP else answer
         answer = send()
         made = self._record(call, answer)
@@ -328,6 +350,10 @@ class Behaviour:
         if not made:
             return False
         copy = call.action.startswith("Copy")
+        with self._lock:
+            if call.action == "CopySnapshot" and call.region in self.doomed:
+                self.doomed.remove(call.region)
+                self.errored |= {(call.region, snap_id) for snap_id, _ in made}
         seconds = (self.settings.copy_seconds if copy else self.settings.snapshot_seconds) / max(
             self.settings.speedup, 1e-9
         )
@@ -448,6 +474,11 @@ def error(call: Call, code: str, message: str, status: int = 400) -> Answer:
     return Answer(status, body.encode(), {"Content-Type": "text/xml;charset=UTF-8"})
 
 
+def _error_code(answer: Answer) -> str:
+    found = re.search(rb"<Code>([^<]+)</Code>", answer.body)
+    return found.group(1).decode() if found else ""
+
+
 def throttled(call: Call) -> Answer:
     if call.service == "ec2":
         return error(call, "RequestLimitExceeded", "Request limit exceeded.", 503)
@@ -525,6 +556,55 @@ def _copy_of_pending(b: Behaviour, call: Call) -> Answer | None:
         if b.live(region, ref.rsplit(":", 1)[-1]) is not None:
             code = "InvalidDBClusterSnapshotStateFault" if cluster else "InvalidDBSnapshotState"
             return error(call, code, f"Snapshot {ref} is not in the available state")
+    return None
+
+
+def _kms_rules(b: Behaviour, call: Call) -> Answer | None:
+    """Cross-region copies of encrypted snapshots need a key that lives in the destination.
+
+    RDS refuses at once ("Must specify new KMS key for cross region encrypted snapshot
+    copy", and ``KMSKeyNotAccessibleFault`` for a key it cannot use there); EBS accepts
+    the call and the copy ends in state error. Keys are judged by their ARN's region.
+    """
+    key = call.params.get("KmsKeyId", "")
+    key_region = key.split(":")[3] if key.startswith("arn:") else call.region
+    if call.action == "CopySnapshot":
+        if key and key_region != call.region:
+            b.doomed.append(call.region)  # the answer's id is marked failed by _record
+        return None
+    if call.action not in ("CopyDBSnapshot", "CopyDBClusterSnapshot"):
+        return None
+    cluster = call.action == "CopyDBClusterSnapshot"
+    ref = call.params.get(
+        "SourceDBClusterSnapshotIdentifier" if cluster else "SourceDBSnapshotIdentifier", ""
+    )
+    source_region = ref.split(":")[3] if ref.startswith("arn:") else call.region
+    shape = "DBClusterSnapshot" if cluster else "DBSnapshot"
+    source = Call(call.service, source_region, call.access_key, "", {})
+    described = b.ask(
+        source,
+        {
+            "Action": f"Describe{shape}s",
+            f"{_RDS_ID[shape]}": ref.rsplit(":", 1)[-1],
+        },
+    )
+    encrypted = _text(
+        described, f"*/{shape}s/{shape}/{'StorageEncrypted' if cluster else 'Encrypted'}"
+    )
+    if encrypted == "true" and source_region != call.region and not key:
+        return error(
+            call,
+            "InvalidParameterValue",
+            "Must specify new KMS key for cross region encrypted snapshot copy.",
+        )
+    if key and encrypted != "true" and cluster:
+        return error(call, "InvalidParameterValue", "KmsKeyId given for an unencrypted snapshot")
+    if key and key_region != call.region:
+        return error(
+            call,
+            "KMSKeyNotAccessibleFault",
+            f"The target KMS key [{key}] does not exist in {call.region}",
+        )
     return None
 
 
@@ -612,6 +692,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("token bucket", _token_bucket),
     ("random throttle", _random_throttle),
     ("copy of a pending source", _copy_of_pending),
+    ("kms rules", _kms_rules),
     ("pending per volume", _pending_per_volume),
     ("copies per region", _copies_per_region),
     ("manual snapshot quota", _manual_snapshot_quota),

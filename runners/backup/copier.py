@@ -21,7 +21,8 @@ copy problem is never silent.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -70,6 +71,8 @@ class InFlight:
 @dataclass
 class ShipPlan:
     jobs: list[CopyJob] = field(default_factory=list)
+    waiting: list[CopyJob] = field(default_factory=list)  # sources still pending
+    ripe: list[CopyJob] = field(default_factory=list)  # sources that completed during the run
     to_link: list[tuple[Engine, Snapshot]] = field(default_factory=list)
 
 
@@ -127,9 +130,13 @@ def run_ship(run: Run) -> ShipResult:
             _start(run, job)
             shipping.to_link.append((job.engine, job.source))
     else:
-        _schedule(run, shipping.jobs, flying, slots, result)
+        _schedule(run, shipping, flying, slots, result)
         started = {s.tags.get(T.COPY_OF) for s in result.started}
-        shipping.to_link += [(j.engine, j.source) for j in shipping.jobs if j.source.ref in started]
+        shipping.to_link += [
+            (j.engine, j.source)
+            for j in [*shipping.jobs, *shipping.ripe]
+            if j.source.ref in started
+        ]
     _link(run, shipping.to_link)
     return result
 
@@ -168,7 +175,24 @@ def _in_flight(run: Run, inv: Inventory, dest_inv: Inventory, slots: Slots) -> l
             pool, gate = (copy.place, engine.copy_pool), (copy.place, engine.gate(src or copy))
             slots.take(pool, gate)
             flying.append(InFlight(engine, copy, pool, gate))
+    if not run.dry_run:
+        flying += _others_in_flight(run, slots)
     return flying
+
+
+def _others_in_flight(run: Run, slots: Slots) -> list[InFlight]:
+    """Copies other policies or people have in flight to the backup region take slots too."""
+    families = {e.family: e for e in run.engines.values()}
+    out = []
+    for dest in run.dests():
+        for engine in families.values():
+            what = f"{engine.family} pending in {dest}"
+            others = run.attempt(what, partial(engine.pending_in, dest, run.policy.name)) or []
+            for snap in others:
+                pool, gate = (dest, engine.copy_pool), (dest, f"other/{snap.id}")
+                slots.take(pool, gate)
+                out.append(InFlight(engine, snap, pool, gate))
+    return out
 
 
 def plan(run: Run, inv: Inventory, dest_inv: Inventory) -> ShipPlan:
@@ -176,7 +200,11 @@ def plan(run: Run, inv: Inventory, dest_inv: Inventory) -> ShipPlan:
     copies = _copies(dest_inv)
     sources = sorted(_sources(inv), key=lambda s: (s.kind, s.place, s.source_id, s.taken_at))
     held = {_key(s): _held(run, s, copies[_key(s)], dest_inv) for s in sources}
-    needs_key = {s.place.account for s in sources if held[_key(s)] is None and s.encrypted}
+    needs_key = {
+        s.place.account
+        for s in sources
+        if s.encrypted and (held[_key(s)] is None or held[_key(s)][0] == "wait")  # type: ignore[index]
+    }
     keys = destination_keys(run, needs_key)
     shipping = ShipPlan()
     for src in sources:
@@ -187,6 +215,8 @@ def plan(run: Run, inv: Inventory, dest_inv: Inventory) -> ShipPlan:
         if verb == "copy":
             shipping.jobs.append(CopyJob(engine, src, dest, keys.get(src.place.account)))
             _report_failed_copies(run, src, copies[_key(src)])
+        elif verb == "wait" and not (src.encrypted and keys.get(src.place.account) is None):
+            shipping.waiting.append(CopyJob(engine, src, dest, keys.get(src.place.account)))
         elif _live(copies[_key(src)]) and T.COPIED_TO not in src.tags:
             shipping.to_link.append((engine, src))  # copied, but the source tag was lost
         run.emit(PlanLine(verb, src.kind, src.id, src.place, reason))
@@ -263,38 +293,108 @@ def _start(run: Run, job: CopyJob) -> Snapshot | None:
 
 
 def _schedule(
-    run: Run, jobs: list[CopyJob], flying: list[InFlight], slots: Slots, result: ShipResult
+    run: Run, shipping: ShipPlan, flying: list[InFlight], slots: Slots, result: ShipResult
 ) -> None:
     limits = run.policy.limits
     deadline = run.clock() + limits.ship_wait_minutes * 60
-    queue = sorted(jobs, key=lambda j: j.source.taken_at, reverse=True)
-    while queue:
-        waiting = []
-        for job in queue:
-            if slots.why_not(job.pool, job.gate):
-                waiting.append(job)
-                continue
-            copy = _start(run, job)
-            if copy is not None:
-                slots.refused.pop(job.pool, None)
-                slots.take(job.pool, job.gate)
-                flying.append(InFlight(job.engine, copy, job.pool, job.gate))
-                result.started.append(copy)
-            elif job.last_error:
-                slots.saturated.add(job.pool)
-                slots.refused[job.pool] = job.last_error
-                waiting.append(job)
-        queue = waiting
-        if not queue or run.clock() >= deadline:
+    queue = sorted(shipping.jobs, key=lambda j: j.source.taken_at, reverse=True)
+    waiting = list(shipping.waiting)
+    watch = Watch(run.clock)
+    while queue or waiting:
+        queue = _start_what_fits(run, queue, flying, slots, result, watch)
+        if (not queue and not waiting) or run.clock() >= deadline:
             break
-        if not _poll(run, flying, slots, result):
-            run.sleep(limits.poll_seconds)
+        run.sleep(min(watch.next_wait(limits.poll_seconds), max(0.0, deadline - run.clock())))
+        _poll(run, flying, slots, result, watch)
+        ripe = _ripen(run, waiting, watch)
+        shipping.ripe += ripe
+        queue = sorted([*queue, *ripe], key=lambda j: j.source.taken_at, reverse=True)
         slots.saturated.clear()
+    for job in waiting:
+        run.emit(
+            PlanLine(
+                "queue",
+                job.source.kind,
+                job.source.id,
+                job.source.place,
+                "left for the next run: the snapshot is still pending",
+            )
+        )
     _defer(run, queue, slots)
-    result.deferred = len(queue)
+    result.deferred = len(queue) + len(waiting)
 
 
-def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult) -> bool:
+def _start_what_fits(
+    run: Run,
+    queue: list[CopyJob],
+    flying: list[InFlight],
+    slots: Slots,
+    result: ShipResult,
+    watch: Watch,
+) -> list[CopyJob]:
+    """Start every queued copy a slot allows; the rest of the queue, in order."""
+    left = []
+    for job in queue:
+        if slots.why_not(job.pool, job.gate):
+            left.append(job)
+            continue
+        copy = _start(run, job)
+        if copy is not None:
+            slots.refused.pop(job.pool, None)
+            slots.take(job.pool, job.gate)
+            flying.append(InFlight(job.engine, copy, job.pool, job.gate))
+            result.started.append(copy)
+            watch.started(copy)
+        elif job.last_error:
+            slots.saturated.add(job.pool)
+            slots.refused[job.pool] = job.last_error
+            left.append(job)
+    return left
+
+
+class Watch:
+    """When the next pending snapshot should complete, from the progress AWS reports.
+
+    Copies in one wave complete together, so waking when the first is due and
+    polling once frees their slots with one call, where a fixed poll interval
+    either wastes calls or leaves slots idle.
+    """
+
+    MIN_SHARE = 0.02  # of poll_seconds: never poll more often than this
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.first: dict[tuple[str, str], tuple[float, float]] = {}
+        self.due: dict[tuple[str, str], float] = {}
+
+    def started(self, snap: Snapshot) -> None:
+        self.first[(snap.place.region, snap.id)] = (self.clock(), 0.0)
+
+    def saw(self, snap: Snapshot) -> None:
+        key, now = (snap.place.region, snap.id), self.clock()
+        progress = snap.progress
+        if progress is None or snap.state != "pending":
+            self.due.pop(key, None)
+            return
+        t0, p0 = self.first.setdefault(key, (now, progress))
+        if progress > p0 and now > t0:
+            rate = (progress - p0) / (now - t0)
+            self.due[key] = now + (1.0 - progress) / rate
+        else:
+            self.due.pop(key, None)
+
+    def forget(self, snap: Snapshot) -> None:
+        self.first.pop((snap.place.region, snap.id), None)
+        self.due.pop((snap.place.region, snap.id), None)
+
+    def next_wait(self, poll: float) -> float:
+        if not self.due:
+            return poll
+        soonest = min(self.due.values()) - self.clock()
+        return min(poll, max(poll * self.MIN_SHARE, soonest * 1.01))
+
+
+def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult, watch: Watch) -> bool:
     """Refresh the copies in flight; True when a slot came free."""
     groups: dict[tuple[str, Place], list[InFlight]] = defaultdict(list)
     for item in flying:
@@ -311,10 +411,15 @@ def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult) ->
             now = states.get(item.copy.id)
             # A copy not listed yet is still starting (the API is eventually consistent).
             if now is None or now.state == "pending":
+                if now is not None:
+                    watch.saw(now)
                 continue
             flying.remove(item)
+            watch.forget(item.copy)
             slots.release(item.pool, item.gate)
             freed = True
+            if item.gate[1].startswith("other/"):
+                continue
             if now.state == "completed":
                 result.completed += 1
             else:
@@ -323,6 +428,35 @@ def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult) ->
                     Failure(what, "CopySnapshot", "CopyFailed", f"the copy is {now.state}")
                 )
     return freed
+
+
+def _ripen(run: Run, waiting: list[CopyJob], watch: Watch) -> list[CopyJob]:
+    """Sources that completed since the last look: they join the queue."""
+    groups: dict[tuple[str, Place], list[CopyJob]] = defaultdict(list)
+    for job in waiting:
+        groups[(job.engine.family, job.source.place)].append(job)
+    ripe = []
+    for (_, place), jobs in groups.items():
+        engine = jobs[0].engine
+        states = run.attempt(
+            f"snapshot status ({place})",
+            partial(engine.refresh, place, [j.source for j in jobs]),
+        )
+        for job in jobs if states is not None else []:
+            now = states.get(job.source.id)  # type: ignore[union-attr]
+            if now is not None and now.state == "pending":
+                watch.saw(now)
+                continue
+            waiting.remove(job)
+            watch.forget(job.source)
+            if now is not None and now.state == "completed":
+                ripe.append(replace(job, source=replace(job.source, state="completed")))
+                run.emit(
+                    PlanLine(
+                        "copy", job.source.kind, job.source.id, place, "completed during the run"
+                    )
+                )
+    return ripe
 
 
 def _defer(run: Run, queue: list[CopyJob], slots: Slots) -> None:

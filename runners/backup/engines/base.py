@@ -84,6 +84,14 @@ class Engine(abc.ABC):
         """Start one copy with a client in ``dest``; None on a dry run."""
 
     @abc.abstractmethod
+    def pending_in(self, place: Place, policy: str) -> list[Snapshot]:
+        """Snapshots of this family pending in ``place`` that are not the policy's own.
+
+        Copies quotas are counted per account and destination region, so copies started
+        by other policies or people take slots too.
+        """
+
+    @abc.abstractmethod
     def find(self, place: Place, tags: dict[str, str]) -> list[Snapshot]:
         """The live (pending or completed) snapshots made with the identity in ``tags``."""
 

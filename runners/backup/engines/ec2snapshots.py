@@ -192,6 +192,19 @@ class Ec2SnapshotEngine(Engine):
         found = [snapshot_from(s, self.kind, place) for p in pages for s in p["Snapshots"]]
         return [s for s in found if s.state in ("pending", "completed")]
 
+    def pending_in(self, place: Place, policy: str) -> list[Snapshot]:
+        pages = (
+            self.clients.ec2(place.region, place.account)
+            .get_paginator("describe_snapshots")
+            .paginate(
+                OwnerIds=["self"],
+                Filters=[{"Name": "status", "Values": ["pending"]}],
+                PaginationConfig={"PageSize": SNAPSHOT_PAGE},
+            )
+        )
+        found = [snapshot_from(s, self.kind, place) for p in pages for s in p["Snapshots"]]
+        return [s for s in found if s.tags.get(T.POLICY) != policy]
+
     def find(self, place: Place, tags: dict[str, str]) -> list[Snapshot]:
         return self._tagged(place, {k: tags[k] for k in IDENTITY if k in tags})
 

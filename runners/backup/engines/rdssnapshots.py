@@ -87,6 +87,7 @@ class RdsSnapshotEngine(Engine):
         # Every manual snapshot listed per place, whoever made it: they all count
         # against the region's quota.
         self.manual_seen: dict[Place, int] = {}
+        self.others_pending: dict[Place, list[Snapshot]] = {}
 
     def selectable(self, item: Mapping[str, Any]) -> bool:
         """Whether a described source is this kind (subclasses narrow it)."""
@@ -161,7 +162,8 @@ class RdsSnapshotEngine(Engine):
 
     def snapshots(self, place: Place, policy: str) -> list[Snapshot]:
         # RDS has no tag filter on this call; the tags come with each snapshot.
-        out = []
+        out: list[Snapshot] = []
+        others: list[Snapshot] = []
         seen = 0
         for page in self._pages(
             place,
@@ -174,7 +176,12 @@ class RdsSnapshotEngine(Engine):
                 tags = T.from_list(item.get("TagList"))
                 if tags.get(T.POLICY) == policy and tags.get(T.KIND) == self.kind:
                     out.append(self._snapshot(item, place))
+                elif (
+                    tags.get(T.POLICY) != policy and state_of(str(item.get("Status"))) == "pending"
+                ):
+                    others.append(self._snapshot(item, place))
         self.manual_seen[place] = seen
+        self.others_pending[place] = others
         return out
 
     def foreign_snapshots(self, place: Place, resources: Sequence[Resource]) -> list[Snapshot]:
@@ -244,6 +251,9 @@ class RdsSnapshotEngine(Engine):
 
     def _create_name(self, resource_id: str, tags: Mapping[str, str]) -> str:
         return snapshot_name("runners", tags[T.POLICY], resource_id, tags[T.PERIOD])
+
+    def pending_in(self, place: Place, policy: str) -> list[Snapshot]:
+        return list(self.others_pending.get(place, []))  # from the listing: no extra call
 
     def find(self, place: Place, tags: dict[str, str]) -> list[Snapshot]:
         return self._live(place, self._create_name(tags[T.SOURCE_ID], tags))
