@@ -14,7 +14,6 @@ from runners.backup.copier import run_ship
 from runners.backup.creator import run_backup
 from runners.backup.demo import run_demo
 from runners.backup.report import build
-from tests.backup_faults import FaultyClients
 from tests.backup_world import ALIAS, BACKUP, REGION, make_policy, make_run, policy_text, tag_list
 
 DEMO_CONFIG = Path(__file__).parent.parent / "docs" / "backup.md"
@@ -82,9 +81,9 @@ def test_a_policy_spans_accounts_through_assumed_roles(aws: EmbeddedAWS) -> None
         )
         kms = factory.kms(BACKUP, account)
         kms.create_alias(AliasName=ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
-    run = make_run(policy, FaultyClients(factory))
+    run = make_run(policy, factory)
     run_backup(run)
-    run_ship(make_run(policy, FaultyClients(factory)))
+    run_ship(make_run(policy, factory))
     assert run.failures == []
     for account in ACCOUNTS:
         snaps = factory.ec2(BACKUP, account).describe_snapshots(OwnerIds=["self"])["Snapshots"]
@@ -93,5 +92,5 @@ def test_a_policy_spans_accounts_through_assumed_roles(aws: EmbeddedAWS) -> None
         boto3.client("ec2", region_name=REGION).describe_snapshots(OwnerIds=["self"])["Snapshots"]
         == []
     )
-    report = build(make_run(policy, FaultyClients(factory)))
+    report = build(make_run(policy, factory))
     assert report.breaches == [] and {r.place.account for r in report.rows} == set(ACCOUNTS)

@@ -106,7 +106,7 @@ def _images(run: Run, found: list[Resource]) -> dict[tuple[Place, str], tuple[st
     for place, ids in wanted.items():
         got = run.attempt(
             f"images of {INSTANCE}s ({place})",
-            partial(engine.describe_images, place, sorted(ids)),  # type: ignore[union-attr]
+            partial(engine.image_identities, place, sorted(ids)),  # type: ignore[union-attr]
         )
         for image_id, identity in (got or {}).items():
             out[(place, image_id)] = identity

@@ -20,7 +20,7 @@ from runners.backup.model import Place, Resource, Snapshot
 from runners.backup.selection import Selection
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
-    "ec2": frozenset({"DescribeInstances", "CreateSnapshots"}),
+    "ec2": frozenset({"DescribeInstances", "CreateSnapshots", "DescribeImages"}),
 }
 
 INSTANCE_PAGE = 1000
@@ -86,7 +86,7 @@ class Ec2Instance(Ec2SnapshotEngine):
             )
         return out
 
-    def describe_images(self, place: Place, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    def image_identities(self, place: Place, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """Image id -> (name, owner account) of the instances' images, in one listing."""
         pages = (
             self.clients.ec2(place.region, place.account)
