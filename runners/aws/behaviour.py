@@ -515,8 +515,9 @@ def _token_bucket(b: Behaviour, call: Call) -> Answer | None:
     if not b.settings.buckets or not call.action:
         return None
     if call.service == "ec2":
-        key: tuple[str, ...] = (call.access_key, call.region, "ec2", call.action)
         size = ec2_bucket(call.action, call.params)
+        # The unfiltered calls draw on a smaller bucket of their own.
+        key: tuple[str, ...] = (call.access_key, call.region, "ec2", call.action, str(size))
     elif call.service == "rds":
         key, size = (call.access_key, call.region, "rds"), RDS_ACCOUNT
     else:
