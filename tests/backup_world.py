@@ -179,12 +179,24 @@ def volume(
     return str(made["VolumeId"])
 
 
+def image(name: str = "acme-app-20261020", region: str = REGION) -> str:
+    """A private image of the account's own, made from a throwaway instance."""
+    ec2 = boto3.client("ec2", region_name=region)
+    base = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+    made = ec2.create_image(InstanceId=base["InstanceId"], Name=name)["ImageId"]
+    ec2.terminate_instances(InstanceIds=[base["InstanceId"]])
+    return str(made)
+
+
 def instance(
-    region: str = REGION, tags: dict[str, str] | None = None, data_volume: str | None = None
+    region: str = REGION,
+    tags: dict[str, str] | None = None,
+    data_volume: str | None = None,
+    image_id: str = "ami-12c6146b",
 ) -> str:
     ec2 = boto3.client("ec2", region_name=region)
     made = ec2.run_instances(
-        ImageId="ami-12c6146b",
+        ImageId=image_id,
         MinCount=1,
         MaxCount=1,
         Placement={"AvailabilityZone": f"{region}a"},

@@ -203,7 +203,9 @@ def test_one_hundred_manual_rds_snapshots_per_region(layer: Behaviour) -> None:
 # scope) has its connection closed unperformed; other regions carry on.
 def test_a_region_down_refuses_every_request_signed_for_it(layer: Behaviour) -> None:
     s3 = boto3.client("s3", region_name=REGION, config=ONCE)
-    s3.create_bucket(Bucket="runners-outage-test", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(
+        Bucket="runners-outage-test", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
     with layer.outage(REGION):
         for call in (
             lambda: ec2(config=ONCE).describe_volumes(),  # type: ignore[attr-defined]

@@ -15,11 +15,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from runners import cli
+from runners.aws.behaviour import Behaviour
 from runners.backup import tags as T
 from runners.backup.copier import run_ship
 from runners.backup.creator import OnDemand, run_backup
 from runners.backup.prune import run_prune
-from runners.aws.behaviour import Behaviour
 from tests.backup_world import (
     BACKUP,
     NOW,

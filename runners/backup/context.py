@@ -52,6 +52,7 @@ class Run:
     failures: list[Failure] = field(default_factory=list)
     engines: dict[str, Engine] = field(default_factory=dict)
     root: Path | None = None  # beside runners.toml: where the run lock lives
+    account: str | None = None  # the runner's own account id, as runners.toml declares it
 
     def locked(self, command: str) -> contextlib.AbstractContextManager[None]:
         """One real run of this command and policy at a time (``runners.backup.runlock``)."""

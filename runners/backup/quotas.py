@@ -38,14 +38,18 @@ def pending_limit(volume_type: str, configured: int) -> int:
 
 @cache
 def kept_per_resource(schedule: str, retention: Retention) -> int:
-    """Scheduled backups of one resource the retention keeps, after years of runs."""
+    """Scheduled backups of one resource the retention keeps at most, after years of runs.
+
+    The count moves with the weekday and the day of the month, so it is the most kept
+    on any of 31 consecutive days.
+    """
     step = _STEP[schedule]
     years = max(3, retention.yearly + 2)
     count = min(int(timedelta(days=366 * years) / step), 30_000)
-    now = datetime(2030, 1, 1, tzinfo=UTC)
+    end = datetime(2030, 1, 1, tzinfo=UTC)
     snaps = []
     for n in range(count):
-        when = now - step * n
+        when = end - step * n
         tags = {
             T.MANAGED_BY: T.MANAGED_BY_VALUE,
             T.KIND: "rds-instance",
@@ -55,7 +59,12 @@ def kept_per_resource(schedule: str, retention: Retention) -> int:
             T.TAKEN_AT: T.format_time(when),
         }
         snaps.append(Snapshot(f"s{n}", "rds-instance", Place(None, "r"), "completed", when, tags))
-    return sum(not d.delete for d in decide(snaps, now, retention).values())
+    most = 0
+    for shift in range(31):
+        now = end - timedelta(days=shift)
+        window = [s for s in snaps if s.started <= now]
+        most = max(most, sum(not d.delete for d in decide(window, now, retention).values()))
+    return most
 
 
 @dataclass(frozen=True)
@@ -80,10 +89,15 @@ class Headroom:
         return self.needed > self.quota
 
     def warning(self, policy: Policy) -> str:
+        return self.warning_text + (
+            f"; lower policy {policy.name}'s retention or ask AWS for a higher quota"
+        )
+
+    @property
+    def warning_text(self) -> str:
         return (
             f"RDS manual {self.family} in {self.place}: retention keeps about {self.kept} per "
             f"database x {self.databases} databases = {self.databases * self.kept}, plus "
             f"{self.used - self.mine} others already there = {self.needed}, over the quota of "
-            f"{self.quota} (limits.rds_manual_snapshots); lower policy {policy.name}'s retention "
-            "or ask AWS for a higher quota"
+            f"{self.quota} (limits.rds_manual_snapshots)"
         )
