@@ -49,6 +49,8 @@ def test_demo_runs_backup_ship_prune_and_report(
         assert step in out
     # 3 volumes, the instance (its 2 volumes at once) and the database
     assert "created 6 snapshots of 5 resources; adopted 0, skipped 0" in out
+    assert "the earlier attempt was done after all" not in out  # that warning is on stderr
+    assert len([line for line in out.splitlines() if line.startswith("  adopted snap-")]) == 1
     assert "started 6 copies" in out
     assert "dry run, nothing changed: would delete 0 of 12 snapshots, keep 12" in out
     assert "All 10 checks are within the RPO." in out
