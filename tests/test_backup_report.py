@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -150,3 +151,27 @@ def test_the_job_report_in_markdown_and_junit(world: Behaviour, tmp_path: Path) 
     failed = jobs.build(make_run(policy, now=NOW))
     assert {j.resource: j.status for j in failed.jobs}[plain] == "failed"
     assert 'failures="1"' in jobs.junit(failed)
+
+
+def test_ship_copies_the_images_the_policy_names_once(world: Behaviour) -> None:
+    ami = image("acme-app-20261020")
+    other = image("scratch-1")
+    instance(image_id=ami)
+    instance(image_id=other)
+    policy = replace(make_policy(kinds=["ec2-instance"]), images=("acme-app-*",))
+    run_backup(make_run(policy))
+    world.lose("CopyImage")  # botocore resends it; the ClientToken returns the same copy
+    first = make_run(policy)
+    assert run_ship(first).images == 1 and first.failures == []
+    assert world.count("lost response") == 1 and world.count("client token") == 1
+    again = run_ship(make_run(policy))
+    assert again.images == 0
+    copies = boto3.client("ec2", region_name=BACKUP).describe_images(Owners=["self"])["Images"]
+    assert len(copies) == 1
+    tags = tags_of(copies[0])
+    assert (tags[T.COPY_OF], tags[T.COPY_OF_REGION], tags[T.IMAGE_NAME]) == (
+        ami,
+        REGION,
+        "acme-app-20261020",
+    )
+    assert copies[0]["Name"] == "acme-app-20261020"

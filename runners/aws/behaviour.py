@@ -157,6 +157,7 @@ class Behaviour:
         self.volume_types: dict[tuple[str, str], str] = {}
         self.doomed: list[str] = []  # copies being made that will end in error
         self.raised: list[str] = []  # the error codes the rules answered with
+        self.tokens: dict[tuple[str, str, str, str], Answer] = {}  # EC2 ClientToken answers
         self._buckets: dict[tuple[str, ...], list[float]] = {}
         self._random = random.Random(self.settings.seed)  # noqa: S311  # fault choice, not crypto
         self._lock = threading.RLock()
@@ -177,6 +178,7 @@ class Behaviour:
             self.volume_types.clear()
             self.doomed.clear()
             self.raised.clear()
+            self.tokens.clear()
             self._buckets.clear()
             self._random = random.Random(self.settings.seed)  # noqa: S311
 
@@ -273,11 +275,15 @@ class Behaviour:
             answer = rule(self, call)
             if answer is not None:
                 self._bump(name)
-                if answer is not DROP:
+                if answer is not DROP and answer.status >= 300:
                     with self._lock:
                         self.raised.append(_error_code(answer))
                 return None if answer is DROP else answer
         answer = send()
+        token = call.params.get("ClientToken")
+        if call.service == "ec2" and token and answer.status < 300:
+            with self._lock:
+                self.tokens[(call.access_key, call.region, call.action, token)] = answer
         made = self._record(call, answer)
         answer = self._rewrite(call, answer)
         if self._loses(call, made):
@@ -543,6 +549,16 @@ def _random_throttle(b: Behaviour, call: Call) -> Answer | None:
     return throttled(call) if hit else None
 
 
+def _client_token(b: Behaviour, call: Call) -> Answer | None:
+    """EC2 answers a repeated ClientToken with the first call's result ("Ensuring
+    idempotency in Amazon EC2 API requests"); moto ignores the token."""
+    token = call.params.get("ClientToken")
+    if call.service != "ec2" or not token:
+        return None
+    with b._lock:
+        return b.tokens.get((call.access_key, call.region, call.action, token))
+
+
 def _copy_of_pending(b: Behaviour, call: Call) -> Answer | None:
     if call.action == "CopySnapshot":
         source = (call.params.get("SourceRegion", call.region), call.params["SourceSnapshotId"])
@@ -691,6 +707,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("region down", _region_down),
     ("injected", _injected),
     ("token bucket", _token_bucket),
+    ("client token", _client_token),
     ("random throttle", _random_throttle),
     ("copy of a pending source", _copy_of_pending),
     ("kms rules", _kms_rules),

@@ -33,6 +33,7 @@ from runners.backup import inventory
 from runners.backup import tags as T
 from runners.backup.context import Run
 from runners.backup.engines import Engine
+from runners.backup.images import ship_images
 from runners.backup.inventory import Inventory
 from runners.backup.kms import destination_keys
 from runners.backup.model import Failure, Place, PlanLine, Snapshot, Verb
@@ -82,6 +83,7 @@ class ShipResult:
     planned: int = 0
     completed: int = 0
     deferred: int = 0
+    images: int = 0
 
 
 class Slots:
@@ -138,6 +140,8 @@ def run_ship(run: Run) -> ShipResult:
             if j.source.ref in started
         ]
     _link(run, shipping.to_link)
+    if run.policy.images:
+        result.images = ship_images(run, inv)
     return result
 
 
