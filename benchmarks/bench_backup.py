@@ -58,7 +58,9 @@ SNAPSHOTS = 100_000
 NAME = "backup"
 SPEEDUP = 300.0  # AWS seconds per wall second
 SNAPSHOT_SECONDS = 60.0  # how long a new snapshot stays pending (AWS time)
-COPY_SECONDS = 300.0  # how long a copy stays pending (AWS time)
+COPY_SECONDS = 900.0  # how long a copy stays pending (AWS time): 15 minutes
+# The faulty run is judged on duplicates and re-runs, not time: shorter copies.
+FAULTY_COPY_SECONDS = 60.0
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
 POLICY = Policy(
@@ -233,7 +235,7 @@ def faulty_run(layer: Behaviour) -> list[Row]:
             speedup=SPEEDUP,
             buckets=True,
             snapshot_seconds=SNAPSHOT_SECONDS,
-            copy_seconds=COPY_SECONDS,
+            copy_seconds=FAULTY_COPY_SECONDS,
             lose=0.10,
             throttle=0.10,
             seed=16,

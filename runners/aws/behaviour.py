@@ -158,6 +158,7 @@ class Behaviour:
         self.doomed: list[str] = []  # copies being made that will end in error
         self.raised: list[str] = []  # the error codes the rules answered with
         self.tokens: dict[tuple[str, str, str, str], Answer] = {}  # EC2 ClientToken answers
+        self._index: dict[tuple[str, str, str, str], set[tuple[str, str]]] = {}
         self._buckets: dict[tuple[str, ...], list[float]] = {}
         self._random = random.Random(self.settings.seed)  # noqa: S311  # fault choice, not crypto
         self._lock = threading.RLock()
@@ -179,6 +180,7 @@ class Behaviour:
             self.doomed.clear()
             self.raised.clear()
             self.tokens.clear()
+            self._index.clear()
             self._buckets.clear()
             self._random = random.Random(self.settings.seed)  # noqa: S311
 
@@ -366,7 +368,7 @@ class Behaviour:
         with self._lock:
             for snap_id, volume in made:
                 if snap_id and seconds > 0:
-                    self.pending[(call.region, snap_id)] = Pending(
+                    rec = Pending(
                         call.region,
                         snap_id,
                         "copy" if copy else "snapshot",
@@ -376,6 +378,8 @@ class Behaviour:
                         seconds,
                         volume,
                     )
+                    self.pending[(call.region, snap_id)] = rec
+                    self._indexed(rec)
         return True
 
     def live(self, region: str, snap_id: str) -> Pending | None:
@@ -437,17 +441,19 @@ class Behaviour:
 
     # -- counts the quota rules need -----------------------------------------------------------
     def pending_of(self, region: str, kind: str, access_key: str, volume: str = "") -> int:
+        """Pending snapshots (of ``volume``) or copies in ``region``, from an index."""
+        now = self.now()
         with self._lock:
-            keys = list(self.pending)
-        return sum(
-            1
-            for key in keys
-            if (rec := self.live(*key)) is not None
-            and rec.region == region
-            and rec.kind == kind
-            and rec.access_key == access_key
-            and (not volume or rec.volume == volume)
-        )
+            keys = self._index.get((region, kind, access_key, volume), set())
+            for key in [k for k in keys if k not in self.pending]:
+                keys.discard(key)
+            return sum(1 for k in keys if self.pending[k].progress(now) < 1.0)
+
+    def _indexed(self, rec: Pending) -> None:
+        for volume in {"", rec.volume}:
+            self._index.setdefault((rec.region, rec.kind, rec.access_key, volume), set()).add(
+                (rec.region, rec.id)
+            )
 
     def take_token(self, key: tuple[str, ...], capacity: float, rate: float) -> bool:
         with self._lock:
@@ -651,12 +657,19 @@ def _pending_per_volume(b: Behaviour, call: Call) -> Answer | None:
 def volume_types(b: Behaviour, call: Call, volumes: list[str]) -> dict[str, str]:
     """Volume id -> type; a volume's type is asked of moto once (it does not change here)."""
     cache = b.volume_types
-    unknown = [v for v in volumes if v and (call.access_key, v) not in cache]
-    if unknown:
-        params = {"Action": "DescribeVolumes"}
-        params.update({f"VolumeId.{n}": v for n, v in enumerate(unknown, 1)})
-        for item in _all(b.ask(call, params), "volumeSet/item"):
-            cache[(call.access_key, _text(item, "volumeId"))] = _text(item, "volumeType")
+    if any(v and (call.access_key, v) not in cache for v in volumes):
+        # Every volume of the region at once: a backup asks for hundreds in a row.
+        token = ""
+        while True:
+            params = {"Action": "DescribeVolumes", "MaxResults": "500"}
+            if token:
+                params["NextToken"] = token
+            root = b.ask(call, params)
+            for item in _all(root, "volumeSet/item"):
+                cache[(call.access_key, _text(item, "volumeId"))] = _text(item, "volumeType")
+            token = _text(root, "nextToken")
+            if not token:
+                break
     return {v: cache.get((call.access_key, v), "") for v in volumes}
 
 
@@ -721,6 +734,9 @@ RULES: tuple[tuple[str, Rule], ...] = (
 class _Handler(BaseHTTPRequestHandler):
     behaviour: Behaviour
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without this, Nagle's algorithm and the
+    # client's delayed ACK hold every answer back some 40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: the tests and the demo print what matters

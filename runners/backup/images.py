@@ -122,5 +122,5 @@ def _copy(
     made = str(ec2.copy_image(**args)["ImageId"])
     # CreateTags as well: some AWS-compatible endpoints (moto among them) ignore the
     # TagSpecifications of CopyImage, and the copy-of tag is how the next run skips it.
-    ec2.create_tags(Resources=[made], Tags=T.as_list(copy_tags))
+    ec2.create_tags(Resources=[made], Tags=T.as_list(copy_tags))  # type: ignore[arg-type]
     return made

@@ -91,6 +91,14 @@ def _percent(text: object) -> float | None:
         return None
 
 
+def _description(resource_id: str, tags: Mapping[str, str]) -> str:
+    return f"runners {tags[T.POLICY]} backup of {resource_id} for {tags[T.PERIOD]}"
+
+
+def _copy_description(source: Snapshot) -> str:
+    return f"runners copy of {source.id} from {source.place.region}"
+
+
 class Ec2SnapshotEngine(Engine):
     """The EBS-snapshot half of an engine; subclasses add discovery and creation."""
 
@@ -109,7 +117,7 @@ class Ec2SnapshotEngine(Engine):
     def _labels(resource: Resource, tags: dict[str, str]) -> dict[str, Any]:
         """Description and tags for a new snapshot, tagged as it is created."""
         return {
-            "Description": f"runners {tags[T.POLICY]} backup of {resource.id} for {tags[T.PERIOD]}",
+            "Description": _description(resource.id, tags),
             "TagSpecifications": [{"ResourceType": "snapshot", "Tags": T.as_list(tags)}],
         }
 
@@ -161,7 +169,7 @@ class Ec2SnapshotEngine(Engine):
         args: dict[str, Any] = {
             "SourceRegion": source.place.region,
             "SourceSnapshotId": source.id,
-            "Description": f"runners copy of {source.id} from {source.place.region}",
+            "Description": _copy_description(source),
             "TagSpecifications": [{"ResourceType": "snapshot", "Tags": T.as_list(tags)}],
         }
         if source.encrypted:
@@ -180,10 +188,11 @@ class Ec2SnapshotEngine(Engine):
             volume_id=source.volume_id,
         )
 
-    def _tagged(self, place: Place, tags: Mapping[str, str]) -> list[Snapshot]:
-        filters: list[FilterTypeDef] = [
-            {"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())
-        ]
+    def _tagged(self, place: Place, description: str, tags: Mapping[str, str]) -> list[Snapshot]:
+        # The description first: it narrows the listing at once, and the tags then
+        # make sure (EC2 applies every filter; moto applies them in order).
+        filters: list[FilterTypeDef] = [{"Name": "description", "Values": [description]}]
+        filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())]
         pages = (
             self.clients.ec2(place.region, place.account)
             .get_paginator("describe_snapshots")
@@ -206,10 +215,12 @@ class Ec2SnapshotEngine(Engine):
         return [s for s in found if s.tags.get(T.POLICY) != policy]
 
     def find(self, place: Place, tags: dict[str, str]) -> list[Snapshot]:
-        return self._tagged(place, {k: tags[k] for k in IDENTITY if k in tags})
+        identity = {k: tags[k] for k in IDENTITY if k in tags}
+        return self._tagged(place, _description(tags[T.SOURCE_ID], tags), identity)
 
     def find_copy(self, source: Snapshot, dest: Place) -> Snapshot | None:
-        found = self._tagged(dest, {T.COPY_OF: source.ref, T.COPY_OF_REGION: source.place.region})
+        link = {T.COPY_OF: source.ref, T.COPY_OF_REGION: source.place.region}
+        found = self._tagged(dest, _copy_description(source), link)
         return found[0] if found else None
 
     def refresh(self, place: Place, snapshots: Sequence[Snapshot]) -> dict[str, Snapshot]:
