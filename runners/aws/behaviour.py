@@ -738,6 +738,10 @@ class _Handler(BaseHTTPRequestHandler):
     # client's delayed ACK hold every answer back some 40 ms.
     disable_nagle_algorithm = True
 
+    def handle(self) -> None:
+        with contextlib.suppress(ConnectionError):  # a client that hung up: its business
+            super().handle()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: the tests and the demo print what matters
 
