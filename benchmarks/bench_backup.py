@@ -74,7 +74,7 @@ POLICY = Policy(
     backup_region=BACKUP,
     kms_key_alias=ALIAS,
     rpo_hours=26,
-    limits=Limits(ship_wait_minutes=600, poll_seconds=30),
+    limits=Limits(ship_wait_minutes=24 * 60, poll_seconds=30),
 )
 
 

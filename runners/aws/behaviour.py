@@ -158,7 +158,7 @@ class Behaviour:
         self.doomed: list[str] = []  # copies being made that will end in error
         self.raised: list[str] = []  # the error codes the rules answered with
         self.tokens: dict[tuple[str, str, str, str], Answer] = {}  # EC2 ClientToken answers
-        self._index: dict[tuple[str, str, str, str], set[tuple[str, str]]] = {}
+        self._index: dict[tuple[str, str, str, str, str], set[tuple[str, str]]] = {}
         self._buckets: dict[tuple[str, ...], list[float]] = {}
         self._random = random.Random(self.settings.seed)  # noqa: S311  # fault choice, not crypto
         self._lock = threading.RLock()
@@ -440,20 +440,21 @@ class Behaviour:
         return _set(node, "PercentProgress", str(int(rec.progress(self.now()) * 100)))
 
     # -- counts the quota rules need -----------------------------------------------------------
-    def pending_of(self, region: str, kind: str, access_key: str, volume: str = "") -> int:
-        """Pending snapshots (of ``volume``) or copies in ``region``, from an index."""
+    def pending_of(
+        self, service: str, region: str, kind: str, access_key: str, volume: str = ""
+    ) -> int:
+        """Pending snapshots (of ``volume``) or copies of one service in ``region``."""
         now = self.now()
         with self._lock:
-            keys = self._index.get((region, kind, access_key, volume), set())
+            keys = self._index.get((service, region, kind, access_key, volume), set())
             for key in [k for k in keys if k not in self.pending]:
                 keys.discard(key)
             return sum(1 for k in keys if self.pending[k].progress(now) < 1.0)
 
     def _indexed(self, rec: Pending) -> None:
         for volume in {"", rec.volume}:
-            self._index.setdefault((rec.region, rec.kind, rec.access_key, volume), set()).add(
-                (rec.region, rec.id)
-            )
+            key = (rec.service, rec.region, rec.kind, rec.access_key, volume)
+            self._index.setdefault(key, set()).add((rec.region, rec.id))
 
     def take_token(self, key: tuple[str, ...], capacity: float, rate: float) -> bool:
         with self._lock:
@@ -643,7 +644,7 @@ def _pending_per_volume(b: Behaviour, call: Call) -> Answer | None:
     types = volume_types(b, call, volumes)
     for volume in volumes:
         limit = PENDING_PER_VOLUME.get(types.get(volume, ""), PENDING_PER_VOLUME_DEFAULT)
-        held = b.pending_of(call.region, "snapshot", call.access_key, volume)
+        held = b.pending_of("ec2", call.region, "snapshot", call.access_key, volume)
         if held >= limit:
             return error(
                 call,
@@ -677,7 +678,7 @@ def _copies_per_region(b: Behaviour, call: Call) -> Answer | None:
     if call.action != "CopySnapshot":
         return None
     limit = b.settings.copies_per_region
-    if b.pending_of(call.region, "copy", call.access_key) >= limit:
+    if b.pending_of("ec2", call.region, "copy", call.access_key) >= limit:
         return error(
             call,
             "ResourceLimitExceeded",

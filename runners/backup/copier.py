@@ -303,7 +303,8 @@ def _schedule(
     deadline = run.clock() + limits.ship_wait_minutes * 60
     queue = sorted(shipping.jobs, key=lambda j: j.source.taken_at, reverse=True)
     waiting = list(shipping.waiting)
-    watch = Watch(run.clock)
+    # Half a pool's copies due at once: a poll then frees enough slots to be worth its call.
+    watch = Watch(run.clock, batch=min(limits.ebs_copies, limits.rds_copies) // 2)
     while queue or waiting:
         queue = _start_what_fits(run, queue, flying, slots, result, watch)
         if (not queue and not waiting) or run.clock() >= deadline:
@@ -359,15 +360,17 @@ def _start_what_fits(
 class Watch:
     """When the next pending snapshot should complete, from the progress AWS reports.
 
-    Copies in one wave complete together, so waking when the first is due and
-    polling once frees their slots with one call, where a fixed poll interval
-    either wastes calls or leaves slots idle.
+    Copies started together complete close together, so waking when ``batch`` of
+    them are due and polling once frees those slots with one call, where a fixed
+    poll interval either wastes calls or leaves slots idle.
     """
 
-    MIN_SHARE = 0.02  # of poll_seconds: never poll more often than this
+    MIN_SHARE = 0.05  # of poll_seconds: never poll more often than this
+    MAX_TIMES = 10  # of poll_seconds: an estimate is trusted this far ahead at most
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], batch: int = 1) -> None:
         self.clock = clock
+        self.batch = max(1, batch)
         self.first: dict[tuple[str, str], tuple[float, float]] = {}
         self.due: dict[tuple[str, str], float] = {}
 
@@ -383,7 +386,8 @@ class Watch:
         t0, p0 = self.first.setdefault(key, (now, progress))
         if progress > p0 and now > t0:
             rate = (progress - p0) / (now - t0)
-            self.due[key] = now + (1.0 - progress) / rate
+            # Progress is reported in whole percent: aim a little late rather than early.
+            self.due[key] = now + (1.0 - progress) / rate * 1.02
         else:
             self.due.pop(key, None)
 
@@ -394,8 +398,9 @@ class Watch:
     def next_wait(self, poll: float) -> float:
         if not self.due:
             return poll
-        soonest = min(self.due.values()) - self.clock()
-        return min(poll, max(poll * self.MIN_SHARE, soonest * 1.01))
+        dues = sorted(self.due.values())
+        wanted = dues[min(self.batch, len(dues)) - 1] - self.clock()
+        return min(poll * self.MAX_TIMES, max(poll * self.MIN_SHARE, wanted))
 
 
 def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult, watch: Watch) -> bool:
