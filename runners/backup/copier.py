@@ -373,9 +373,13 @@ class Watch:
         self.batch = max(1, batch)
         self.first: dict[tuple[str, str], tuple[float, float]] = {}
         self.due: dict[tuple[str, str], float] = {}
+        self.typical: dict[str, float] = {}  # kind -> how long its copies took, as estimated
 
     def started(self, snap: Snapshot) -> None:
-        self.first[(snap.place.region, snap.id)] = (self.clock(), 0.0)
+        key, now = (snap.place.region, snap.id), self.clock()
+        self.first[key] = (now, 0.0)
+        if snap.kind in self.typical:  # like the ones before it, until its progress says
+            self.due[key] = now + self.typical[snap.kind]
 
     def saw(self, snap: Snapshot) -> None:
         key, now = (snap.place.region, snap.id), self.clock()
@@ -388,6 +392,8 @@ class Watch:
             rate = (progress - p0) / (now - t0)
             # Progress is reported in whole percent: aim a little late rather than early.
             self.due[key] = now + (1.0 - progress) / rate * 1.02
+            if p0 == 0.0:
+                self.typical[snap.kind] = 1.02 / rate
         else:
             self.due.pop(key, None)
 
