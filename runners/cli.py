@@ -21,7 +21,7 @@ from typing import NoReturn
 
 from runners import __version__
 from runners.commands import Command, config_flag
-from runners.errors import ExitCode, Locked, Refused, RunnersError
+from runners.errors import ExitCode, Locked, Refused, RunnersError, one_line
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error on one line, exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(
+            ExitCode.USAGE,
+            one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n",
+        )
 
 
 def _config_flag(default: object) -> _Parser:
@@ -159,6 +162,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    _escape_unencodable_output()
     parser = build_parser(_chosen(args_list))
     args = parser.parse_args(args_list)
     command: Command = args._command
@@ -186,7 +190,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"error: {exc.filename}: {exc.strerror or type(exc).__name__}")
         return ExitCode.USAGE
     except Exception as exc:
-        return _internal(exc)
+        expected = _expected_failure(exc)
+        if expected is None:
+            return _internal(exc)
+        _say(f"error: {expected}")
+        return expected.exit_code
+
+
+def _expected_failure(exc: Exception) -> RunnersError | None:
+    """An AWS failure met in operation (credentials, endpoints, throttling), as one line.
+
+    Only when botocore is loaded: ``runners summarize`` never imports it.
+    """
+    if "botocore" not in sys.modules:
+        return None
+    from runners.aws.failures import as_runners_error
+
+    return as_runners_error(exc)
+
+
+def _escape_unencodable_output() -> None:
+    """Text the terminal's encoding cannot hold (a lone surrogate from a JSON
+    file, say) is printed escaped rather than ending the command mid-output."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
 
 
 def _internal(exc: BaseException) -> int:
@@ -214,5 +242,5 @@ def _chosen(argv: list[str]) -> str | None:
 
 def _say(line: str) -> None:
     sys.stdout.flush()
-    sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.write(one_line(line) + "\n")
     sys.stderr.flush()

@@ -1,11 +1,48 @@
 """Errors that end a command with a documented exit code and one line of text.
 
 Every failure a user can cause or meet in operation is one of these; the CLI
-prints ``str(error)`` on one line and exits with ``error.exit_code``. Anything
-else is a bug and is reported as such.
+prints ``str(error)`` on one line (``one_line``) and exits with
+``error.exit_code``. Anything else is a bug and is reported as such.
 """
 
 from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, lone surrogates, and the bidirectional overrides
+# that make text display in another order than it is read.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+MAX_QUOTED = 80  # characters of a quoted value an error line shows
+MAX_LINE = 1_000
+
+# A value quoted in a message: 'text' or "text" as repr() writes them (escapes
+# included), not an apostrophe inside a word ("stack's").
+_QUOTED = re.compile(r"""(?<![\w'"])(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?![\w'"])""")
+_BREAKS = re.compile(r"[ \t]*(?:\r\n|\r|\n)[ \t]*|\t")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def _shorten(match: re.Match[str]) -> str:
+    quoted = match.group()
+    if len(quoted) <= MAX_QUOTED + 2:
+        return quoted
+    return f"{quoted[: MAX_QUOTED + 1]}…{quoted[-1]}"
+
+
+def one_line(text: str) -> str:
+    """``text`` as one short, safe line for a terminal or a Jenkins log.
+
+    Line breaks become spaces, every other control character is escaped
+    (``\\x1b``, ``\\x00``, ``\\ud800``), each quoted value is cut to about
+    80 characters with an ellipsis, and the whole line to 1,000.
+    """
+    text = CONTROL.sub(_escape, _BREAKS.sub(" ", text))
+    text = _QUOTED.sub(_shorten, text)
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
 
 
 class ExitCode:

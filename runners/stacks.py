@@ -44,7 +44,9 @@ def workspace(
     cfg = target.config
     tf = Terraform(
         binary=tf_binary.resolve(cfg.terraform),
-        env=base_environment(cfg.plugin_cache_dir),
+        env=base_environment(
+            cfg.plugin_cache_dir, provider_mirror=cfg.provider_mirror, mirror_source=str(cfg.path)
+        ),
         timeout=timeout_minutes * 60 if timeout_minutes else None,
     )
     return Workspace(

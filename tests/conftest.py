@@ -22,9 +22,11 @@ import pytest
 from runners.aws.behaviour import Behaviour
 from runners.aws.embedded import FAKE_CREDENTIALS, EmbeddedAWS
 from tests.jenkins_double import JenkinsDouble
+from tests.pipeline_harness import Jenkins, groovy_missing
 
 if TYPE_CHECKING:
     from runners.terraform.workspace import Workspace
+    from tests.provider_world import ProviderWorld
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).parent.parent
@@ -65,6 +67,43 @@ def offline_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPa
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.com")
+
+
+NO_MIRROR = (
+    "no Terraform provider mirror holding hashicorp/aws on this machine "
+    "(set RUNNERS_PROVIDER_MIRROR to the folder that holds registry.terraform.io)"
+)
+
+
+@pytest.fixture(scope="session")
+def provider_mirror() -> Path:
+    """The machine image's filesystem mirror of the real AWS provider, or a skip saying why not."""
+    from runners.terraform.cliconfig import MIRROR_ENV, discover_mirror
+
+    named = os.environ.get(MIRROR_ENV)
+    found = Path(named) if named else discover_mirror()
+    if found is None:
+        pytest.skip(NO_MIRROR)
+    return found
+
+
+@pytest.fixture(scope="session")
+def provider_world(
+    provider_mirror: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProviderWorld]:
+    """One embedded AWS for the real provider, shared by every test that plans or applies with it.
+
+    Its own moto server (Debian images, managed IAM policies), never reset: the
+    applied client stack is built once and the slow tests share it.
+    """
+    from tests.provider_world import ProviderWorld
+
+    work = tmp_path_factory.mktemp("provider-world")
+    aws = EmbeddedAWS(log_path=work / "moto.log", for_provider=True).start()
+    try:
+        yield ProviderWorld.make(aws, provider_mirror, work)
+    finally:
+        aws.stop()
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +152,15 @@ def jenkins_double() -> Iterator[JenkinsDouble]:
         yield double
     finally:
         double.stop()
+
+
+@pytest.fixture
+def jenkins(tmp_path: Path) -> Jenkins:
+    """A Jenkins controller that rehearses Jenkinsfiles with Debian's groovy (tests/pipeline_harness)."""
+    reason = groovy_missing()
+    if reason:
+        pytest.skip(reason)
+    return Jenkins(tmp_path / "jenkins")
 
 
 @pytest.fixture

@@ -42,6 +42,15 @@ url = "https://gitlab.acme.test/acme/infra.git"
 credentials_id = "acme-infra-git"
 """
 
+# backup_policies must name policies the file defines.
+POLICY = """
+[policies.{name}]
+backup_region = "eu-central-1"
+kms_key_alias = "alias/runners-backup"
+rpo_hours = 26
+select = {{ tags = {{ backup = "{name}" }} }}
+"""
+
 JOBS = (
     "acme",
     "acme/terraform",
@@ -64,6 +73,7 @@ def write_config(
     quoted = "[" + ", ".join(f'"{p}"' for p in policies) + "]"
     path.write_text(
         CONFIG.format(url=url, user=user, policies=quoted, templates=TEMPLATES, extra=extra)
+        + "".join(POLICY.format(name=p) for p in policies)
     )
     return path
 

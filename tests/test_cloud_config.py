@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -59,23 +58,50 @@ def test_rendering_matches_golden_file(inputs: Path, rendered: dict[str, str]) -
     assert rendered[inputs.name] == golden.read_text()
 
 
+def _need_releases() -> None:
+    missing = cloudconfig.missing_releases()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"cloud-init for Debian {missing} is missing in CI: {cloudconfig.INSTALL_HINT}"
+            )
+        pytest.skip(f"cloud-init for Debian {missing} is not here: {cloudconfig.INSTALL_HINT}")
+
+
+RELEASES = sorted(cloudconfig.RELEASES)
+
+
+def test_each_release_runs_its_own_cloud_init() -> None:
+    _need_releases()
+    assert cloudconfig.release_version(12).startswith("22.4")
+    assert cloudconfig.release_version(13).startswith("25.1")
+
+
+@pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("inputs", SAMPLES, ids=lambda p: p.name.split(".")[0])
 def test_cloud_init_accepts_the_rendering(
-    inputs: Path, rendered: dict[str, str], tmp_path: Path
+    inputs: Path, release: int, rendered: dict[str, str], tmp_path: Path
 ) -> None:
-    if shutil.which("cloud-init") is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"cloud-init is missing in CI: {cloudconfig.INSTALL_HINT}")
-        pytest.skip(f"cloud-init is not installed here: {cloudconfig.INSTALL_HINT}")
-    assert cloudconfig.schema_errors(rendered[inputs.name], tmp_path) is None
+    _need_releases()
+    assert cloudconfig.schema_errors(rendered[inputs.name], tmp_path, release) is None
 
 
-def test_cloud_init_rejects_a_broken_document(tmp_path: Path, rendered: dict[str, str]) -> None:
+@pytest.mark.parametrize("release", RELEASES)
+def test_cloud_init_rejects_a_broken_document(
+    release: int, tmp_path: Path, rendered: dict[str, str]
+) -> None:
     """The schema check can fail: a wrong type is caught."""
-    if shutil.which("cloud-init") is None:
-        pytest.skip(f"cloud-init is not installed here: {cloudconfig.INSTALL_HINT}")
+    _need_releases()
     broken = rendered[WEB1.name].replace("package_upgrade: true", 'package_upgrade: "yes"')
-    assert "package_upgrade" in (cloudconfig.schema_errors(broken, tmp_path) or "")
+    assert "package_upgrade" in (cloudconfig.schema_errors(broken, tmp_path, release) or "")
+
+
+def test_debian_13_is_the_stricter_schema(tmp_path: Path, rendered: dict[str, str]) -> None:
+    """Why both run: 22.4 lets a misspelt top-level key through; 25.1 refuses it."""
+    _need_releases()
+    doc = rendered[WEB1.name].replace("package_upgrade: true", "package_upgarde: true")
+    assert cloudconfig.schema_errors(doc, tmp_path, 13) is not None
+    assert cloudconfig.schema_errors(doc, tmp_path, 12) is None
 
 
 def test_it_is_a_cloud_config_document(rendered: dict[str, str]) -> None:
@@ -89,13 +115,41 @@ def test_upgrades_the_os_and_all_software(web1: dict[str, Any]) -> None:
     assert web1["package_reboot_if_required"] is True
 
 
-def test_uses_the_mainline_debian_repositories(web1: dict[str, Any]) -> None:
-    apt = web1["apt"]
-    assert apt["preserve_sources_list"] is False
-    assert apt["primary"] == [{"arches": ["default"], "uri": "http://deb.debian.org/debian"}]
-    assert apt["security"] == [
-        {"arches": ["default"], "uri": "http://deb.debian.org/debian-security"}
-    ]
+MAINLINE = {
+    "/etc/apt/mirrors/debian.list": "https://deb.debian.org/debian\n",
+    "/etc/apt/mirrors/debian-security.list": "https://deb.debian.org/debian-security\n",
+}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+@pytest.mark.parametrize(
+    "image", [{"generate_mirrorlists": True}, {}], ids=["image-mirrorlists", "image-plain"]
+)
+def test_apt_uses_the_mainline_debian_archive_over_https(
+    web1: dict[str, Any], release: int, image: dict[str, object]
+) -> None:
+    """What the release's own apt module writes from the user data, whatever the image says.
+
+    Debian's cloud images read ``mirror+file:///etc/apt/mirrors/debian*.list``;
+    the module must write those two lists with the mainline archive, and no
+    ``/etc/apt/sources.list`` beside them (every source would be listed twice).
+    """
+    _need_releases()
+    assert cloudconfig.apt_files(web1["apt"], image, release) == MAINLINE
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_the_old_setting_did_nothing_on_debians_images(release: int) -> None:
+    """The finding: ``preserve_sources_list: false`` is skipped when the image generates mirror lists,
+    so the image's cloud mirror stayed; the apt module wrote the lists from its own defaults."""
+    _need_releases()
+    old = {
+        "preserve_sources_list": False,
+        "primary": [{"arches": ["default"], "uri": "http://deb.debian.org/debian"}],
+    }
+    files = cloudconfig.apt_files(old, {"generate_mirrorlists": True}, release)
+    assert "/etc/apt/sources.list" not in files
+    assert files["/etc/apt/mirrors/debian.list"] == "http://deb.debian.org/debian\n"  # not https
 
 
 def test_sets_the_fully_qualified_domain_name(web1: dict[str, Any]) -> None:
@@ -116,6 +170,15 @@ def test_installs_puppet_and_the_orchestration_dependencies(web1: dict[str, Any]
         "environment": "production",
     }
     assert "nginx" in web1["packages"]  # extra_packages
+
+
+def test_puppet_survives_a_reboot(web1: dict[str, Any], rendered: dict[str, str]) -> None:
+    """Debian's puppet-agent ships puppet.service disabled (its postinst enables it only if it
+    was enabled before); cloud-init 22.4 starts it without enabling it."""
+    assert web1["puppet"]["start_service"] is True
+    for text in rendered.values():
+        doc = yaml.safe_load(text)
+        assert doc["runcmd"][0] == ["systemctl", "enable", "puppet.service"]
 
 
 def test_installs_awscli(web1: dict[str, Any]) -> None:
@@ -191,7 +254,10 @@ def test_a_server_without_volumes_or_mounts_gets_neither(rendered: dict[str, str
     doc = yaml.safe_load(rendered["minimal.inputs.json"])
     assert "mounts" not in doc
     assert "/usr/local/sbin/mount-data-volume" not in files(doc)
-    assert doc["runcmd"] == [["/usr/local/sbin/install-cloudwatch-agent"]]
+    assert doc["runcmd"] == [
+        ["systemctl", "enable", "puppet.service"],
+        ["/usr/local/sbin/install-cloudwatch-agent"],
+    ]
     assert "nfs-common" not in doc["packages"]
 
 

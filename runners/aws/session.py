@@ -13,7 +13,9 @@ region), because each is built by an ordinary boto3 session.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -21,6 +23,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, Credentials, DeferredRefreshableCredentials
 from botocore.exceptions import ProfileNotFound
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from runners.errors import UsageError
 
@@ -39,6 +42,24 @@ DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 # (``runners.backup.once``).
 SINGLE_ATTEMPT = DEFAULT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 ASSUMED_ROLE_SECONDS = 3600
+
+
+def check_endpoints(environ: Mapping[str, str]) -> None:
+    """``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` hold http(s) URLs.
+
+    botocore finds out only when it makes a client, as a bare ValueError, after
+    a command has started its work.
+    """
+    for name, url in sorted(environ.items()):
+        if name != "AWS_ENDPOINT_URL" and not name.startswith("AWS_ENDPOINT_URL_"):
+            continue
+        scheme = url.partition("://")[0]
+        if scheme not in ("http", "https") or not (
+            is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)
+        ):
+            raise UsageError(
+                f"{name}={url!r} is not a URL such as https://s3.eu-west-1.amazonaws.com"
+            )
 
 
 class _AssumedRole(CredentialProvider):
@@ -89,14 +110,17 @@ class SessionFactory:
         return self.base.region_name
 
     def require_credentials(self) -> None:
-        """One clear line up front when boto3 finds no credentials at all.
+        """One clear line up front when boto3 finds no credentials at all, or an endpoint
+        variable holds something that is not a URL.
 
         Otherwise every resource of the run would fail on its own with
         NoCredentialsError, and the cause would drown in the list. This
         resolves the credential chain (environment, profile, instance role):
         call it when a command starts, not in a constructor.
         """
-        # A missing AWS_PROFILE is reported by ``base``, when the session is made.
+        check_endpoints(os.environ)
+        # A missing AWS_PROFILE is reported by ``base``, when the session is made; partial
+        # or unparseable credentials and config files by get_credentials (runners.aws.failures).
         if self.base.get_credentials() is None:
             raise UsageError(
                 "no AWS credentials found: bind them in the Jenkins job, or set AWS_PROFILE "

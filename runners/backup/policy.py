@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from runners.aws.regions import REGION
 from runners.backup.selection import ANY_VALUE, KINDS, Selection
 from runners.confread import Table
 from runners.errors import UsageError
@@ -22,7 +23,7 @@ SCHEDULES = ("hourly", "daily", "weekly", "monthly")
 DEFAULT_ROLE_ARN = "arn:aws:iam::{account}:role/runners-backup"
 
 _ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
+_REGION = REGION  # one pattern for every region in runners.toml
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 
 

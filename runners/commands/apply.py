@@ -12,7 +12,7 @@ from runners.audit.ledger import open_ledger
 from runners.change.applier import Applier, ApplyRequest
 from runners.change.locks import lock_for
 from runners.commands import Command
-from runners.commands.common import load_config
+from runners.commands.common import count, load_config, minutes
 from runners.gitrepo import GitRepo
 from runners.notify.ledger_hook import notify_record
 from runners.stacks import select, workspace
@@ -44,13 +44,13 @@ class ApplyCommand(Command):
         )
         parser.add_argument(
             "--confirm-destroy",
-            type=int,
+            type=count,
             metavar="N",
             help="the number of protected resources the plan destroys or replaces",
         )
         parser.add_argument(
             "--timeout",
-            type=float,
+            type=minutes,
             default=120.0,
             metavar="MINUTES",
             help="stop Terraform gracefully after this long (default 120)",

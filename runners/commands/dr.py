@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from runners.commands import Command, config_flag
+from runners.commands.common import minutes
 
 
 def _common(parser: argparse.ArgumentParser, stack_required: bool) -> None:
@@ -80,7 +81,7 @@ class DrCommand(Command):
         plan.add_argument("--out", metavar="DIR", type=Path, required=True, help="the plan folder")
         plan.add_argument(
             "--timeout",
-            type=float,
+            type=minutes,
             default=60.0,
             metavar="MINUTES",
             help="stop a Terraform step that runs longer (default 60)",

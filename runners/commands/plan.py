@@ -7,6 +7,7 @@ from pathlib import Path
 
 from runners import ci
 from runners.commands import Command
+from runners.commands.common import minutes
 
 
 class PlanCommand(Command):
@@ -45,7 +46,7 @@ class PlanCommand(Command):
         )
         parser.add_argument(
             "--timeout",
-            type=float,
+            type=minutes,
             default=60.0,
             metavar="MINUTES",
             help="stop a Terraform step that runs longer (default 60)",
@@ -54,6 +55,7 @@ class PlanCommand(Command):
         ci.add_arguments(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        _refuse_mixed_modes(args)
         from runners.change import plan_start
 
         # Terraform init starts before the plan machinery is even imported.
@@ -61,3 +63,15 @@ class PlanCommand(Command):
         from runners.change import plan_jobs
 
         return plan_jobs.run(args, started)
+
+
+def _refuse_mixed_modes(args: argparse.Namespace) -> None:
+    """--affected picks its stacks from git; a flag of the other mode would be ignored."""
+    from runners.errors import UsageError
+
+    if args.affected and args.stack:
+        raise UsageError(
+            "--affected plans every stack the change touches and takes no --stack; drop one of them"
+        )
+    if args.base and not args.affected:
+        raise UsageError("--base goes with --affected (the stacks a change touches)")

@@ -6,6 +6,7 @@ import argparse
 
 from runners.backup.prune import run_prune
 from runners.commands import Command
+from runners.commands.common import count
 from runners.commands.policyrun import (
     add_dry_run_argument,
     add_policy_argument,
@@ -13,7 +14,6 @@ from runners.commands.policyrun import (
     header,
     make_run,
 )
-from runners.errors import UsageError
 
 
 class PruneCommand(Command):
@@ -32,14 +32,12 @@ class PruneCommand(Command):
         add_dry_run_argument(parser, "delete or keep")
         parser.add_argument(
             "--max-deletions",
-            type=int,
+            type=count,
             metavar="N",
             help="delete at most N snapshots in this run (default: the policy's max_deletions)",
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        if args.max_deletions is not None and args.max_deletions < 0:
-            raise UsageError("--max-deletions must be 0 or more")
         run = make_run(args, dry_run=args.dry_run)
         header(run, "prune")
         result = run_prune(run, args.max_deletions)

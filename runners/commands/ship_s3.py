@@ -33,11 +33,10 @@ class ShipS3Command(Command):
         from runners.commands.common import load_config
         from runners.dr import s3report
         from runners.dr.s3ship import ShipS3Run, run_ship_s3
-        from runners.dr.settings import check_policies
         from runners.errors import ConfigError, ExitCode
 
         cfg = load_config(args)
-        check_policies(cfg)
+        cfg.dr.check_policies(cfg.policies, cfg.path)
         policy = policy_mod.find(cfg.policies, args.policy, cfg.path)
         shipping = cfg.dr.s3.get(policy.name)
         if shipping is None:

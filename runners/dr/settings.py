@@ -2,7 +2,7 @@
 
 Checked when the file loads, like the rest of the config: a bad key ends in
 one line naming it. Cross-checks against ``[policies]`` need the whole file
-and are made by ``check_policies`` before a command uses them.
+and are made by ``DrConfig.check_policies`` before a command uses them.
 """
 
 from __future__ import annotations
@@ -10,17 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from runners.confread import Table
 from runners.dr.addresses import IMAGE_HOLDERS, RESTORABLE, Pattern, parse_pattern
 from runners.errors import ConfigError, UsageError
-
-if TYPE_CHECKING:
-    from runners.config import BackendConfig, Config, Stack
+from runners.layout import Stack
+from runners.terraform.backendconf import BackendConfig, parse_backend
 
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PARAMETER = re.compile(r"^/[A-Za-z0-9_./-]+$")
 _DB_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
@@ -84,39 +82,39 @@ class DrConfig:
     verify: VerifySettings = field(default_factory=VerifySettings)
     s3: Mapping[str, S3Shipping] = field(default_factory=dict)
 
-    def stack(self, cfg: Config, name: str) -> StackRecovery:
-        cfg.stack(name)  # an unknown stack is a usage error first
+    def stack(self, name: str, source: Path) -> StackRecovery:
+        """The ``[dr.stacks.NAME]`` of a stack known to exist (``source``: the config file)."""
         try:
             return self.stacks[name]
         except KeyError:
             raise UsageError(
-                f"{cfg.path}: stack {name!r} has no [dr.stacks.{name}] table; "
+                f"{source}: stack {name!r} has no [dr.stacks.{name}] table; "
                 "say there which variables disaster recovery sets (see docs/dr.md)"
             ) from None
+
+    def check_policies(self, policies: Mapping[str, object], source: Path) -> None:
+        """Every policy ``[dr]`` names exists; called before a DR command uses them."""
+        named = [("dr.policy", self.policy)] + [(f"dr.s3.{n}", n) for n in self.s3]
+        for key, name in named:
+            if name is not None and name not in policies:
+                known = ", ".join(sorted(policies)) or "none"
+                raise ConfigError(
+                    source,
+                    key,
+                    f"{name!r} is not a backup policy ([policies.NAME]); known: {known}",
+                )
 
 
 def parse_dr(table: Table, stacks: Mapping[str, Stack]) -> DrConfig:
     table.only("policy", "state", "backend", "stacks", "verify", "s3")
     policy = table.str("policy")
-    state = table.scalar_map("state")
-    backend = table.scalar_map("backend")
+    state = parse_backend(table.table("state"))
+    backend = parse_backend(table.table("backend"))
     recoveries = {name: _stack(name, t, table, stacks) for name, t in table.table("stacks").items()}
     verify = _verify(table.table("verify"))
     s3 = {name: _s3(name, t) for name, t in table.table("s3").items()}
     table.check_unknown()
     return DrConfig(policy, state, backend, recoveries, verify, s3)
-
-
-def check_policies(cfg: Config) -> None:
-    """Every policy ``[dr]`` names exists; called before a DR command uses them."""
-    dr: DrConfig = cfg.dr
-    named = [("dr.policy", dr.policy)] + [(f"dr.s3.{n}", n) for n in dr.s3]
-    for key, name in named:
-        if name is not None and name not in cfg.policies:
-            known = ", ".join(sorted(cfg.policies)) or "none"
-            raise ConfigError(
-                cfg.path, key, f"{name!r} is not a backup policy ([policies.NAME]); known: {known}"
-            )
 
 
 def _variable(t: Table, key: str) -> str | None:
@@ -228,10 +226,8 @@ def _s3(policy: str, t: Table) -> S3Shipping:
         if bucket == dest:
             raise buckets.fail(bucket, "is the destination bucket itself")
         s.only("prefixes", "region", "destination_prefix")
-        region = s.str("region")
-        if region is not None and not _REGION.match(region):
-            raise s.fail("region", f"expected an AWS region such as eu-west-1, got {region!r}")
-        dest_prefix = s.str("destination_prefix", f"{bucket}/")
+        region = s.region("region")
+        dest_prefix = s.str("destination_prefix", f"{bucket}/", allow_empty=True)
         sources.append(
             S3Source(
                 bucket=bucket,

@@ -16,7 +16,6 @@ from runners.dr import outputs, runbook
 from runners.dr.clients import DrClients
 from runners.dr.model import Preparation
 from runners.dr.prepare import Request, prepare
-from runners.dr.settings import check_policies
 from runners.errors import ConfigError, UsageError
 
 
@@ -28,7 +27,7 @@ class Prepared:
 
 def policy_for(cfg: Config) -> Policy:
     """The backup policy whose shipped copies disaster recovery restores."""
-    check_policies(cfg)
+    cfg.dr.check_policies(cfg.policies, cfg.path)
     if cfg.dr.policy is None:
         raise ConfigError(
             cfg.path, "dr.policy", "is required: the backup policy whose copies are restored"
@@ -52,7 +51,8 @@ def environment_for(cfg: Config, name: str | None, region: str) -> Environment:
 def stacks_for(cfg: Config, name: str | None, env: Environment) -> list[str]:
     """--stack, or every stack with a [dr.stacks] table that is deployed to ``env``."""
     if name:
-        cfg.dr.stack(cfg, name)
+        cfg.stack(name)  # an unknown stack is a usage error first
+        cfg.dr.stack(name, cfg.path)
         return [name]
     names = [n for n in cfg.dr.stacks if env.name in cfg.stack(n).environments]
     if not names:
@@ -81,7 +81,9 @@ def prepare_into(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Prepared:
     policy = policy_for(cfg)
-    request = Request(cfg, cfg.dr.stack(cfg, stack), env, policy, region, account_for(env, policy))
+    cfg.stack(stack)  # an unknown stack is a usage error first
+    recovery = cfg.dr.stack(stack, cfg.path)
+    request = Request(cfg, recovery, env, policy, region, account_for(env, policy))
     log.step(f"prepare {stack} ({env.name}) for {region}")
     prep = prepare(request, clients, now)
     regions = policy.selection.regions or (env.region,)

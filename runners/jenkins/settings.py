@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from runners.confread import Table
 
 if TYPE_CHECKING:
-    from runners.config import Environment, Stack
+    from runners.layout import Environment, Stack
 
 PLATFORMS = ("gitlab", "github", "git")
 DEFAULT_TOKEN_ENV = "JENKINS_API_TOKEN"  # noqa: S105  # a variable name, not a token
@@ -112,7 +112,7 @@ def parse(
     url = table.str("url")
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
         raise table.fail("url", f"expected an http:// or https:// URL, got {url!r}")
-    folder = (table.str("folder", default="") or "").strip("/")
+    folder = (table.str("folder", default="", allow_empty=True) or "").strip("/")
     for part in folder.split("/") if folder else ():
         if not _JOB_NAME.match(part):
             raise table.fail("folder", f"expected folder names separated by '/', got {folder!r}")

@@ -29,6 +29,7 @@ from types import FrameType
 from typing import IO, Any
 
 from runners.errors import RunnersError, TerraformError
+from runners.terraform import cliconfig
 from runners.terraform.binary import TerraformBinary
 
 _CAPTURE_LIMIT = 4 << 20  # keep at most this much of a stream in memory
@@ -328,21 +329,30 @@ def _forward_signals(proc: subprocess.Popen[bytes]) -> Iterator[_SignalState]:
 
 
 def base_environment(
-    plugin_cache_dir: Path | None, environ: Mapping[str, str] | None = None
+    plugin_cache_dir: Path | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    provider_mirror: Path | None = None,
+    mirror_source: str = "runners.toml",
+    quiet: bool = False,
 ) -> dict[str, str]:
-    """The parent environment plus what every automated Terraform run needs."""
+    """The parent environment plus what every automated Terraform run needs.
+
+    The caller's CLI config and argument variables are dropped (with a
+    warning) and replaced by a CLI config runners writes (``cliconfig``):
+    the providers a mirror holds come from it (``$RUNNERS_PROVIDER_MIRROR``,
+    else ``provider_mirror``), the rest from their registries. ``quiet``
+    drops them without the warning, for runners' own evaluations of modules.
+    """
     env = dict(os.environ if environ is None else environ)
+    cliconfig.drop_caller_settings(env, warn=not quiet)
     env["TF_IN_AUTOMATION"] = "1"
     env["TF_INPUT"] = "0"
-    cache = (
-        plugin_cache_dir
-        or Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "runners" / "plugins"
-    )
+    home = Path(env.get("HOME") or Path.home())
+    runners_cache = Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "runners"
+    cache = plugin_cache_dir or runners_cache / "plugins"
     Path(cache).mkdir(parents=True, exist_ok=True)
     env["TF_PLUGIN_CACHE_DIR"] = str(cache)
-    # A CLI config file that does not exist makes Terraform print a warning box
-    # on every command; it configures nothing, so leave it out.
-    cli_config = env.get("TF_CLI_CONFIG_FILE")
-    if cli_config and not Path(cli_config).exists():
-        del env["TF_CLI_CONFIG_FILE"]
+    mirror = cliconfig.resolve_mirror(provider_mirror, env, mirror_source)
+    env["TF_CLI_CONFIG_FILE"] = str(cliconfig.write(runners_cache / "terraform-cli", mirror))
     return env

@@ -42,7 +42,7 @@ def _planned_outputs(
     var_files: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """init, plan and ``show -json`` a provider-free root; its planned output values."""
-    env = base_environment(None)
+    env = base_environment(None, quiet=True)
     env.update(environ or {})
     env["TF_DATA_DIR"] = str(workdir / "data")
     tf = Terraform(binary or resolve(), env, timeout=300)

@@ -80,7 +80,7 @@ def load_with_cli(directory: Path) -> LoadedModule:
     and records each call's source in the modules manifest.
     """
     with tempfile.TemporaryDirectory(prefix="runners-load-") as scratch:
-        env = base_environment(None)
+        env = base_environment(None, quiet=True)
         env["TF_DATA_DIR"] = scratch
         tf = Terraform(embedded_binary(), env, timeout=120)
         result = tf.run(["get", "-no-color"], directory.resolve(), stream=False, ok_codes=(0, 1))

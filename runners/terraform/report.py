@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from runners import jsonread
 from runners.terraform.attrdiff import AttrChange, attribute_changes
 from runners.terraform.planview import OutputChange, PlanView, ResourceChange
 from runners.terraform.protection import Protection
@@ -77,9 +78,8 @@ class OutputEntry:
 
 
 def _reason(rc: ResourceChange) -> str | None:
-    raw = rc.raw
     # Most changes have none of the three: skip the work for them.
-    if not (raw.get("action_reason") or raw.get("previous_address") or rc.importing):
+    if not (rc.action_reason or rc.previous_address or rc.importing):
         return None
     parts = []
     if rc.importing:
@@ -129,11 +129,11 @@ def output_entries(plan: PlanView) -> list[OutputEntry]:
 def _output_value(oc: OutputChange) -> str | None:
     if oc.action == "delete":
         return None
-    if oc.raw.get("after_sensitive") or oc.raw.get("before_sensitive"):
+    if oc.after_sensitive or oc.before_sensitive:
         return SENSITIVE
-    if oc.raw.get("after_unknown"):
+    if oc.after_unknown:
         return "(known after apply)"
-    text = json.dumps(oc.raw.get("after"), sort_keys=True)
+    text = json.dumps(oc.after, sort_keys=True)
     return text if len(text) <= 160 else text[:159] + "…"
 
 
@@ -161,6 +161,13 @@ def render_markdown(
     context: ReportContext,
     protection: Protection,
     limit: int = 60_000,
+) -> str:
+    with jsonread.nesting(plan.source):
+        return _render_markdown(plan, summary, context, protection, limit)
+
+
+def _render_markdown(
+    plan: PlanView, summary: Summary, context: ReportContext, protection: Protection, limit: int
 ) -> str:
     m = _macros()
     sc = Scrubber.for_plan(plan)
@@ -232,6 +239,13 @@ def render_text(
     plan: PlanView, summary: Summary, protection: Protection, detail_lines: int = 2_000
 ) -> str:
     """Plain text: every change on a line, attribute details until ``detail_lines`` are used."""
+    with jsonread.nesting(plan.source):
+        return _render_text(plan, summary, protection, detail_lines)
+
+
+def _render_text(
+    plan: PlanView, summary: Summary, protection: Protection, detail_lines: int
+) -> str:
     lines = [summary.plan_line()]
     extras = []
     if summary.replace:

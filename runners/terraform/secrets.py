@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from runners import jsonread
+from runners.jsonread import Node
 from runners.terraform.planview import PlanView
 from runners.terraform.redact import SENSITIVE
 
@@ -51,40 +53,36 @@ def _masked(value: Any, mask: Any, out: list[str]) -> None:
                 _masked(v, m, out)
 
 
-def _state_module(module: Any, out: list[str]) -> None:
-    if not isinstance(module, dict):
+def _state_resources(module: Node, out: list[str]) -> None:
+    resources = module.object().get("resources")
+    if resources is None:
         return
-    for res in module.get("resources") or ():
-        if isinstance(res, dict):
-            _masked(res.get("values"), res.get("sensitive_values"), out)
-    for child in module.get("child_modules") or ():
-        _state_module(child, out)
+    if type(resources) is not list:
+        raise module.at("resources").fail("a list of resources")
+    for i, res in enumerate(resources):
+        if type(res) is not dict:
+            raise module.at("resources").at(i).fail("an object (a resource)")
+        mask = res.get("sensitive_values")
+        if mask is not None and type(mask) not in (bool, dict, list):
+            raise module.at("resources").at(i).at("sensitive_values").fail("a mask")
+        _masked(res.get("values"), mask, out)
 
 
 def sensitive_strings(plan: PlanView) -> set[str]:
     found: list[str] = []
-    for key in ("resource_changes", "resource_drift"):
-        for rc in plan.raw.get(key) or ():
-            change = rc.get("change") or {}
-            _masked(change.get("before"), change.get("before_sensitive", False), found)
-            _masked(change.get("after"), change.get("after_sensitive", False), found)
-    for oc in (plan.raw.get("output_changes") or {}).values():
-        if isinstance(oc, dict):
-            _masked(oc.get("before"), oc.get("before_sensitive", False), found)
-            _masked(oc.get("after"), oc.get("after_sensitive", False), found)
-    prior = (plan.raw.get("prior_state") or {}).get("values") or {}
-    planned = plan.raw.get("planned_values") or {}
-    for values in (prior, planned):
-        if isinstance(values, dict):
-            _state_module(values.get("root_module"), found)
-            for out in (values.get("outputs") or {}).values():
-                if isinstance(out, dict) and out.get("sensitive"):
-                    _strings(out.get("value"), found)
-    variables = plan.raw.get("variables") or {}
-    for name in plan.sensitive_variables():
-        var = variables.get(name)
-        if isinstance(var, dict):
-            _strings(var.get("value"), found)
+    with jsonread.nesting(plan.source):
+        for rc in (*plan.resource_changes, *plan.resource_drift):
+            _masked(rc.before, rc.before_sensitive, found)
+            _masked(rc.after, rc.after_sensitive, found)
+        for oc in plan.output_changes:
+            _masked(oc.before, oc.before_sensitive, found)
+            _masked(oc.after, oc.after_sensitive, found)
+        for module in plan.state_modules():
+            _state_resources(module, found)
+        for value in plan.sensitive_outputs():
+            _strings(value, found)
+        for name in plan.sensitive_variables():
+            _strings(plan.variable_value(name), found)
     return {s for s in set(found) if len(s) >= _MIN_LEN and s != SENSITIVE}
 
 

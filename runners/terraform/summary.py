@@ -14,6 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from runners import jsonread
 from runners.terraform.planview import PlanView, ResourceChange
 from runners.terraform.protection import Protection
 from runners.terraform.redact import count_sensitive
@@ -96,7 +97,11 @@ def is_protected(rc: ResourceChange, protection: Protection) -> bool:
 
 
 def summarize(plan: PlanView, protection: Protection | None = None) -> Summary:
-    rules = protection or Protection()
+    with jsonread.nesting(plan.source):
+        return _summarize(plan, protection or Protection())
+
+
+def _summarize(plan: PlanView, rules: Protection) -> Summary:
     s = Summary(plan.format_version, plan.terraform_version, errored=plan.errored)
     for rc in plan.resource_changes:
         s.sensitive_redacted += count_sensitive(rc.before_sensitive, rc.after_sensitive)
@@ -138,9 +143,7 @@ def summarize(plan: PlanView, protection: Protection | None = None) -> Summary:
     for oc in plan.output_changes:
         if oc.action != "no-op":
             s.outputs_changed += 1
-        s.sensitive_redacted += count_sensitive(
-            oc.raw.get("before_sensitive", False), oc.raw.get("after_sensitive", False)
-        )
+        s.sensitive_redacted += count_sensitive(oc.before_sensitive, oc.after_sensitive)
     return s
 
 

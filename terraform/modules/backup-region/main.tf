@@ -14,7 +14,7 @@ data "aws_region" "backup" {
 
 locals {
   account_root = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
-  source_keys  = compact(values(var.source_buckets))
+  source_keys  = compact([for s in values(var.source_buckets) : s.kms_key_arn])
 }
 
 data "aws_iam_policy_document" "key" {
@@ -107,14 +107,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "replica" {
   provider = aws.backup
   bucket   = aws_s3_bucket.replica.id
 
+  # No transition to an archive class, ever: disaster recovery reads the
+  # replicated state with GetObject, which an archived object refuses
+  # (InvalidObjectState) until a restore that takes hours.
   rule {
-    id     = "archive-and-expire"
+    id     = "expire-replaced-versions"
     status = "Enabled"
     filter {}
-    transition {
-      days          = var.archive_after_days
-      storage_class = "GLACIER"
-    }
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_days
     }
@@ -178,7 +177,7 @@ data "aws_iam_policy_document" "replication" {
   statement {
     sid       = "ReadSourceConfiguration"
     actions   = ["s3:GetReplicationConfiguration", "s3:ListBucket"]
-    resources = [for name in keys(var.source_buckets) : "arn:${data.aws_partition.current.partition}:s3:::${name}"]
+    resources = [for s in values(var.source_buckets) : "arn:${data.aws_partition.current.partition}:s3:::${s.bucket}"]
   }
 
   statement {
@@ -188,7 +187,7 @@ data "aws_iam_policy_document" "replication" {
       "s3:GetObjectVersionAcl",
       "s3:GetObjectVersionTagging",
     ]
-    resources = [for name in keys(var.source_buckets) : "arn:${data.aws_partition.current.partition}:s3:::${name}/*"]
+    resources = [for s in values(var.source_buckets) : "arn:${data.aws_partition.current.partition}:s3:::${s.bucket}/*"]
   }
 
   statement {
@@ -219,10 +218,12 @@ resource "aws_iam_role_policy" "replication" {
   policy = data.aws_iam_policy_document.replication.json
 }
 
+# Keyed by the caller's labels, known at plan time; a bucket's name may not
+# be until the bucket exists.
 resource "aws_s3_bucket_replication_configuration" "source" {
   for_each = var.source_buckets
 
-  bucket = each.key
+  bucket = each.value.bucket
   role   = aws_iam_role.replication.arn
 
   rule {

@@ -9,8 +9,11 @@ variable "name" {
 }
 
 variable "source_buckets" {
-  description = "Primary-region buckets to replicate into the backup region: bucket name to the ARN of the KMS key its objects are encrypted with (null for SSE-S3). Each must have versioning enabled."
-  type        = map(string)
+  description = "Primary-region buckets to replicate into the backup region, by a label you choose (known at plan time): the bucket's name and the ARN of the KMS key its objects are encrypted with (null for SSE-S3). Each must have versioning enabled."
+  type = map(object({
+    bucket      = string
+    kms_key_arn = optional(string)
+  }))
 
   validation {
     condition     = length(var.source_buckets) > 0
@@ -18,7 +21,7 @@ variable "source_buckets" {
   }
 
   validation {
-    condition     = alltrue([for key in values(var.source_buckets) : key == null ? true : can(regex("^arn:aws[a-z-]*:kms:", key))])
+    condition     = alltrue([for s in values(var.source_buckets) : s.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", s.kms_key_arn))])
     error_message = "Each source_buckets value must be a KMS key ARN or null."
   }
 }
@@ -31,17 +34,6 @@ variable "replica_storage_class" {
   validation {
     condition     = contains(["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"], var.replica_storage_class)
     error_message = "replica_storage_class must be STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING or GLACIER_IR."
-  }
-}
-
-variable "archive_after_days" {
-  description = "Days after which current replicas move to Glacier Flexible Retrieval."
-  type        = number
-  default     = 90
-
-  validation {
-    condition     = var.archive_after_days >= 30
-    error_message = "archive_after_days must be at least 30 (the minimum stay in STANDARD_IA)."
   }
 }
 

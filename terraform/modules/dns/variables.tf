@@ -15,7 +15,7 @@ variable "private_vpc_ids" {
 }
 
 variable "records" {
-  description = "Records by \"name type\" (name relative to the zone, \"@\" for the apex): TTL and values, or an alias to a load balancer or another AWS target."
+  description = "Records by \"name type\" (name relative to the zone, \"@\" for the apex), or \"name type id\" for a failover pair: TTL and values, or an alias to a load balancer or another AWS target; optionally a failover role (PRIMARY or SECONDARY) with its set identifier and, for the primary, the health check that decides."
   type = map(object({
     ttl     = optional(number, 300)
     records = optional(list(string), [])
@@ -24,12 +24,36 @@ variable "records" {
       zone_id                = string
       evaluate_target_health = optional(bool, true)
     }))
+    failover = optional(object({
+      role           = string
+      set_identifier = string
+      health_check = optional(object({
+        fqdn              = string
+        port              = optional(number, 443)
+        type              = optional(string, "HTTPS")
+        resource_path     = optional(string, "/health")
+        failure_threshold = optional(number, 3)
+      }))
+    }))
   }))
   default = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.records) : can(regex("^(@|[a-z0-9_*][a-z0-9_.-]*) (A|AAAA|CNAME|MX|TXT|SRV|CAA|NS|PTR)$", k))])
-    error_message = "records keys must be \"<name> <type>\", such as \"www A\" or \"@ MX\"."
+    condition     = alltrue([for k in keys(var.records) : can(regex("^(@|[a-z0-9_*][a-z0-9_.-]*) (A|AAAA|CNAME|MX|TXT|SRV|CAA|NS|PTR)( [a-z0-9-]+)?$", k))])
+    error_message = "records keys must be \"<name> <type>\", such as \"www A\" or \"@ MX\", or \"<name> <type> <id>\" for one of a failover pair."
+  }
+
+  validation {
+    condition = alltrue([for r in values(var.records) : r.failover == null ? true : (
+      contains(["PRIMARY", "SECONDARY"], r.failover.role) &&
+      (r.failover.role == "SECONDARY" || r.failover.health_check != null || try(r.alias.evaluate_target_health, false))
+    )])
+    error_message = "failover.role must be PRIMARY or SECONDARY, and a PRIMARY needs a health_check (or an alias that evaluates its target's health)."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.records) : try(contains(["HTTP", "HTTPS", "TCP"], r.failover.health_check.type), true)])
+    error_message = "failover.health_check.type must be HTTP, HTTPS or TCP."
   }
 
   validation {

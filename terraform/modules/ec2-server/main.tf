@@ -124,6 +124,7 @@ resource "aws_iam_instance_profile" "this" {
 # --- The instance ----------------------------------------------------------
 
 resource "aws_instance" "this" {
+  #checkov:skip=CKV_AWS_126:Detailed monitoring is on by default (detailed_monitoring = true); only the embedded AWS profile turns it off, because moto lacks MonitorInstances. checkov cannot evaluate the variable.
   ami                         = local.ami
   instance_type               = var.instance_type
   subnet_id                   = var.subnet_id
@@ -131,7 +132,7 @@ resource "aws_instance" "this" {
   iam_instance_profile        = aws_iam_instance_profile.this.name
   associate_public_ip_address = false
   ebs_optimized               = true
-  monitoring                  = true
+  monitoring                  = var.detailed_monitoring
   disable_api_termination     = var.termination_protection
   user_data                   = module.cloud_config.rendered
 
@@ -148,10 +149,13 @@ resource "aws_instance" "this" {
     encrypted             = true
     kms_key_id            = var.kms_key_arn
     delete_on_termination = true
+    tags                  = merge(var.tags, { Name = "${var.hostname}-root" })
   }
 
-  tags        = merge(var.tags, { Name = var.hostname, FQDN = module.cloud_config.fqdn })
-  volume_tags = merge(var.tags, { Name = "${var.hostname}-root" })
+  # The root volume is tagged in root_block_device, never with volume_tags:
+  # volume_tags applies to every volume attached to the instance, so it and
+  # the data volume's own tags would overwrite each other on every apply.
+  tags = merge(var.tags, { Name = var.hostname, FQDN = module.cloud_config.fqdn })
 
   lifecycle {
     # A newer Debian image or an edited cloud-config applies to servers

@@ -182,3 +182,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "detailed_monitoring" {
+  description = "CloudWatch detailed (1-minute) monitoring of the instance. Off only where the API is missing (the embedded AWS)."
+  type        = bool
+  default     = true
+}

@@ -21,6 +21,8 @@ resource "aws_efs_file_system" "this" {
 }
 
 resource "aws_efs_backup_policy" "this" {
+  count = var.backup_policy ? 1 : 0
+
   file_system_id = aws_efs_file_system.this.id
   backup_policy {
     status = "ENABLED"
@@ -34,11 +36,14 @@ resource "aws_security_group" "mount_targets" {
   tags        = merge(var.tags, { Name = "${var.name}-efs" })
 }
 
+# Keyed by the caller's names, which are known at plan time: security group
+# ids are not until the groups exist, and a for_each over them fails the
+# first plan of a stack that creates them.
 resource "aws_vpc_security_group_ingress_rule" "nfs" {
-  for_each = toset(var.client_security_group_ids)
+  for_each = var.client_security_groups
 
   security_group_id            = aws_security_group.mount_targets.id
-  description                  = "NFS from the file system's clients"
+  description                  = "NFS from ${each.key}"
   ip_protocol                  = "tcp"
   from_port                    = 2049
   to_port                      = 2049

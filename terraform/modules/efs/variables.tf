@@ -23,13 +23,13 @@ variable "subnet_ids" {
   }
 }
 
-variable "client_security_group_ids" {
-  description = "Security groups of the servers that mount the file system (NFS is allowed from them only)."
-  type        = list(string)
+variable "client_security_groups" {
+  description = "Security groups of the servers that mount the file system (NFS is allowed from them only), by a name you choose (the key must be known at plan time; the id may not be)."
+  type        = map(string)
 
   validation {
-    condition     = length(var.client_security_group_ids) > 0
-    error_message = "client_security_group_ids must list the servers' security groups."
+    condition     = length(var.client_security_groups) > 0
+    error_message = "client_security_groups must name the servers' security groups."
   }
 }
 
@@ -69,4 +69,10 @@ variable "tags" {
   description = "Tags for every resource the module creates."
   type        = map(string)
   default     = {}
+}
+
+variable "backup_policy" {
+  description = "Turn on AWS Backup's automatic daily backups of the file system. Off only where the API is missing (the embedded AWS)."
+  type        = bool
+  default     = true
 }

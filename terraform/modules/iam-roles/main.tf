@@ -9,10 +9,13 @@ locals {
 
   presets = {
     for key, role in {
+      # Reads bills, costs, budgets and invoices; changes nothing (no payment
+      # methods, no budgets, no account settings). Full billing is a custom
+      # role with job-function/Billing, given on purpose.
       billing = {
         enabled     = var.presets.billing
-        description = "Billing and cost management"
-        managed     = ["arn:${local.p}:iam::aws:policy/job-function/Billing"]
+        description = "Read billing and cost information"
+        managed     = ["arn:${local.p}:iam::aws:policy/AWSBillingReadOnlyAccess"]
         inline      = null
       }
       server-logs = {
@@ -21,11 +24,13 @@ locals {
         managed     = []
         inline      = length(var.server_log_group_arns) > 0 ? data.aws_iam_policy_document.server_logs.json : null
       }
+      # ReadOnlyAccess reads what the account is made of, and also the data
+      # in it; the inline policy denies the data (local.data_reads).
       read-only = {
         enabled     = var.presets.read_only
-        description = "Read-only access to the account"
+        description = "Read the account's configuration, not its data"
         managed     = ["arn:${local.p}:iam::aws:policy/ReadOnlyAccess"]
-        inline      = null
+        inline      = data.aws_iam_policy_document.no_data_reads.json
       }
       administrator = {
         enabled     = var.presets.administrator
@@ -89,6 +94,33 @@ data "aws_iam_policy_document" "trust" {
         values   = ["true"]
       }
     }
+  }
+}
+
+locals {
+  # What ReadOnlyAccess grants beyond configuration: object contents, parameter
+  # and secret values, decryption, table items, queue and stream records,
+  # logs (the server-logs role reads those), instance consoles, function code.
+  data_reads = [
+    "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTorrent", "s3:GetObjectVersionTorrent",
+    "ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
+    "ssm:GetDocument", "ssm:GetCommandInvocation",
+    "secretsmanager:GetSecretValue", "kms:Decrypt",
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect",
+    "sqs:ReceiveMessage", "kinesis:GetRecords",
+    "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:GetQueryResults", "logs:StartLiveTail",
+    "ec2:GetConsoleOutput", "ec2:GetConsoleScreenshot", "ec2:GetPasswordData",
+    "lambda:GetFunction", "codecommit:GetBlob", "codecommit:GetFile", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+    "athena:GetQueryResults",
+  ]
+}
+
+data "aws_iam_policy_document" "no_data_reads" {
+  statement {
+    sid       = "NoDataReads"
+    effect    = "Deny"
+    actions   = local.data_reads
+    resources = ["*"]
   }
 }
 

@@ -4,8 +4,11 @@
 
 locals {
   default_app = [for k, a in var.applications : k if a.priority == min([for x in values(var.applications) : x.priority]...)][0]
+  # Keyed by application and target name, both known at plan time; instance
+  # ids are not until the instances exist (a for_each over them fails the
+  # first plan of a stack that creates them).
   targets = merge([
-    for app, a in var.applications : { for id in a.instance_ids : "${app} ${id}" => { app = app, id = id, port = a.port } }
+    for app, a in var.applications : { for name, id in a.instances : "${app} ${name}" => { app = app, id = id, port = a.port } }
   ]...)
 }
 

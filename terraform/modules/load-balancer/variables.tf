@@ -62,13 +62,13 @@ variable "web_acl_arn" {
 }
 
 variable "applications" {
-  description = "Applications behind the load balancer: host names they answer, target port, health check path and the instance IDs serving them. The first by priority is also the default."
+  description = "Applications behind the load balancer: host names they answer, target port, health check path and the instances serving them, as name (e.g. host name) -> instance ID. The first by priority is also the default."
   type = map(object({
     priority          = number
     host_names        = list(string)
     port              = number
     health_check_path = optional(string, "/")
-    instance_ids      = list(string)
+    instances         = map(string)
   }))
 
   validation {

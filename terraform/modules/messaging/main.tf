@@ -83,7 +83,7 @@ resource "aws_sqs_queue" "this" {
 }
 
 resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
-  for_each = var.queues
+  for_each = var.dead_letter_source_policy ? var.queues : {}
 
   queue_url = aws_sqs_queue.dead_letter[each.key].id
   redrive_allow_policy = jsonencode({

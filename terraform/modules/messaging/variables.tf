@@ -47,3 +47,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "dead_letter_source_policy" {
+  description = "Allow only its own queue to use each dead-letter queue (SQS redrive allow policy). Off only where the API is missing (the embedded AWS)."
+  type        = bool
+  default     = true
+}

@@ -98,7 +98,10 @@ resource "aws_db_instance" "this" {
   max_allocated_storage = max(var.max_allocated_storage_gb, var.allocated_storage_gb)
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = var.kms_key_arn
+  # RestoreDBInstanceFromDBSnapshot keeps the snapshot's key and takes no
+  # other: a database restored from a shipped copy stays under the backup
+  # key, and naming any other key here would replace it on the next plan.
+  kms_key_id = coalesce(var.restore_kms_key_arn, var.kms_key_arn)
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   parameter_group_name   = aws_db_parameter_group.this.name

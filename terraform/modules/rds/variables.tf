@@ -171,3 +171,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "restore_kms_key_arn" {
+  description = "The key the restored snapshot is encrypted with (a copy shipped to the backup region carries the backup key). Set it with snapshot_identifier and keep it afterwards: the restored database stays under that key. Null: kms_key_arn."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.restore_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", var.restore_kms_key_arn))
+    error_message = "restore_kms_key_arn must be a KMS key ARN."
+  }
+}

@@ -22,9 +22,10 @@ module "roles" {
   name_prefix         = local.name
   saml_provider_arn   = module.saml.arn
   trusted_account_ids = var.trusted_account_ids
-  # Every log group the client stack makes, in any region (DR included).
+  # The servers' log groups of the client stack (/<client>-<env>-<region>/servers/...),
+  # in any region (DR included); not the network's, the cache's or the API's.
   server_log_group_arns = [
-    "arn:${data.aws_partition.current.partition}:logs:*:${data.aws_caller_identity.current.account_id}:log-group:/${local.name}-*",
+    "arn:${data.aws_partition.current.partition}:logs:*:${data.aws_caller_identity.current.account_id}:log-group:/${local.name}-*/servers/*",
   ]
   custom_roles = var.custom_roles
 }

@@ -49,7 +49,7 @@ module "backup_region" {
   providers = { aws = aws, aws.backup = aws.backup }
 
   name              = local.name
-  source_buckets    = { (module.state.bucket_name) = module.state.kms_key_arn }
+  source_buckets    = { state = { bucket = module.state.bucket_name, kms_key_arn = module.state.kms_key_arn } }
   access_log_bucket = module.backup_access_logs.access_log_bucket
 }
 

@@ -116,8 +116,7 @@ locals {
     "servers-database"    = { sg = "servers", to = "database", port = 5432, why = "to the database" }
     "servers-cache"       = { sg = "servers", to = "cache", port = 6379, why = "to the cache" }
     "servers-efs"         = { sg = "servers", to = "efs", port = 2049, why = "NFS to the shared file system" }
-    "servers-https"       = { sg = "servers", cidr = "0.0.0.0/0", port = 443, why = "HTTPS: AWS APIs, CloudWatch agent, Debian security" }
-    "servers-http"        = { sg = "servers", cidr = "0.0.0.0/0", port = 80, why = "HTTP: the Debian archive (signed by apt)" }
+    "servers-https"       = { sg = "servers", cidr = "0.0.0.0/0", port = 443, why = "HTTPS: AWS APIs, CloudWatch agent, the Debian archive" }
     "servers-puppet"      = { sg = "servers", cidr = "0.0.0.0/0", port = 8140, why = "the Puppet server" }
   }
 }
@@ -164,6 +163,8 @@ module "server" {
   kms_key_arn        = aws_kms_key.data.arn
   ami_id             = lookup(var.ami_ids, each.key, null)
 
+  detailed_monitoring = var.features.detailed_monitoring
+
   data_volume = { size_gb = each.value.data_gb, mount_point = "/srv" }
   snapshot_id = lookup(var.snapshot_ids, each.key, null)
   backup_tag  = local.backup_tag
@@ -193,11 +194,13 @@ module "database" {
   security_group_ids   = [aws_security_group.tier["database"].id]
   kms_key_arn          = aws_kms_key.data.arn
   snapshot_identifier  = var.snapshot_identifier
+  restore_kms_key_arn  = var.database_kms_key_arn
   backup_tag           = local.backup_tag
 }
 
 module "cache" {
   source = "../../modules/elasticache"
+  count  = var.features.cache ? 1 : 0
 
   name               = local.name
   node_type          = var.cache.node_type
@@ -212,11 +215,12 @@ module "cache" {
 module "shared" {
   source = "../../modules/efs"
 
-  name                      = "${local.name}-shared"
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.data_subnet_ids
-  client_security_group_ids = [aws_security_group.tier["servers"].id]
-  kms_key_arn               = aws_kms_key.data.arn
+  name                   = "${local.name}-shared"
+  vpc_id                 = module.network.vpc_id
+  subnet_ids             = module.network.data_subnet_ids
+  client_security_groups = { servers = aws_security_group.tier["servers"].id }
+  kms_key_arn            = aws_kms_key.data.arn
+  backup_policy          = var.features.efs_backup_policy
 }
 
 # --- Traffic ------------------------------------------------------------------
@@ -232,10 +236,10 @@ module "web_lb" {
   access_log_bucket  = module.logging.access_log_bucket
   applications = {
     web = {
-      priority     = 10
-      host_names   = var.web_host_names
-      port         = var.app_port
-      instance_ids = [for host in local.by_role.web : module.server[host].instance_id]
+      priority   = 10
+      host_names = var.web_host_names
+      port       = var.app_port
+      instances  = { for host in local.by_role.web : host => module.server[host].instance_id }
     }
   }
 }
@@ -256,7 +260,7 @@ module "api_lb" {
       host_names        = [var.api.host_name]
       port              = var.app_port
       health_check_path = "/health"
-      instance_ids      = [for host in local.by_role.api : module.server[host].instance_id]
+      instances         = { for host in local.by_role.api : host => module.server[host].instance_id }
     }
   }
 }
@@ -282,6 +286,8 @@ module "messaging" {
   name   = local.name
   queues = { orders = { visibility_timeout_seconds = 120 } }
   topics = { order-events = { queue_subscriptions = ["orders"] } }
+
+  dead_letter_source_policy = var.features.dead_letter_source_policy
 }
 
 # The api servers publish order events; the workers consume them.
@@ -321,4 +327,10 @@ resource "aws_iam_role_policy" "consume" {
   name   = "consume-orders"
   role   = module.server[each.key].role_name
   policy = data.aws_iam_policy_document.consume.json
+}
+
+# The cache became optional (features.cache); its address gained an index.
+moved {
+  from = module.cache
+  to   = module.cache[0]
 }

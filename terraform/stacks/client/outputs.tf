@@ -31,7 +31,7 @@ output "database" {
 
 output "cache_endpoint" {
   description = "The cache's primary endpoint."
-  value       = module.cache.primary_endpoint
+  value       = one(module.cache[*].primary_endpoint)
 }
 
 output "shared_file_system" {

@@ -194,3 +194,20 @@ variable "ami_ids" {
     error_message = "ami_ids keys must be host names from servers."
   }
 }
+
+variable "features" {
+  description = "Parts of the stack that can be switched off. All are on by default; only an environment that lacks the API turns one off: the embedded AWS (moto) profile turns off each one moto does not implement (README, what is emulated)."
+  type = object({
+    detailed_monitoring       = optional(bool, true) # EC2 MonitorInstances
+    efs_backup_policy         = optional(bool, true) # EFS PutBackupPolicy
+    dead_letter_source_policy = optional(bool, true) # SQS RedriveAllowPolicy
+    cache                     = optional(bool, true) # ElastiCache member clusters of a replication group
+  })
+  default = {}
+}
+
+variable "database_kms_key_arn" {
+  description = "Disaster recovery: the key of the database snapshot being restored (the backup region's key). Set it with snapshot_identifier and keep it: the restored database stays under it, and any other key would replace the database."
+  type        = string
+  default     = null
+}

@@ -61,24 +61,24 @@ variable "extra_packages" {
 }
 
 variable "debian_mirror" {
-  description = "The Debian archive apt uses: the mainline repositories, not the cloud provider's mirror."
+  description = "The Debian archive apt uses: the mainline repositories, not the cloud provider's mirror, over https."
   type        = string
-  default     = "http://deb.debian.org/debian"
+  default     = "https://deb.debian.org/debian"
 
   validation {
-    condition     = can(regex("^https?://", var.debian_mirror))
-    error_message = "debian_mirror must be an http or https URL."
+    condition     = can(regex("^https://", var.debian_mirror))
+    error_message = "debian_mirror must be an https URL."
   }
 }
 
 variable "debian_security_mirror" {
   description = "The Debian security archive."
   type        = string
-  default     = "http://deb.debian.org/debian-security"
+  default     = "https://deb.debian.org/debian-security"
 
   validation {
-    condition     = can(regex("^https?://", var.debian_security_mirror))
-    error_message = "debian_security_mirror must be an http or https URL."
+    condition     = can(regex("^https://", var.debian_security_mirror))
+    error_message = "debian_security_mirror must be an https URL."
   }
 }
 

@@ -1,0 +1,158 @@
+"""The client's layout in runners.toml: its environments and its stacks.
+
+``[environments.NAME]`` says where an environment lives (branch, account,
+region, backend) and who may change it; ``[stacks.NAME]`` says where a stack's
+code is and which environments it is deployed to. The other capabilities'
+settings (backups, disaster recovery, Jenkins) refer to these, so they import
+this module; ``runners.config`` composes them all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runners.confread import Table
+from runners.errors import ConfigError
+from runners.notify.settings import NotifyConfig, parse_notify
+from runners.terraform.backendconf import BackendConfig, parse_backend
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    branch: str
+    account_id: str | None
+    region: str
+    backup_region: str | None
+    role_arn: str | None = None
+    approvers: tuple[str, ...] = ()
+    require_approval: bool = False
+    allow_self_approval: bool = False
+    require_manual_trigger: bool = False
+    backend: BackendConfig = field(default_factory=dict)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    dir: Path  # absolute
+    rel_dir: str  # as written, relative to the repository root
+    environments: tuple[str, ...]
+    backend: dict[str, BackendConfig] = field(default_factory=dict)
+    var_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+ENV_KEYS = (
+    "branch",
+    "account_id",
+    "region",
+    "backup_region",
+    "role_arn",
+    "approvers",
+    "require_approval",
+    "allow_self_approval",
+    "require_manual_trigger",
+    "backend",
+    "notify",
+)
+
+
+def parse_environments(table: Table) -> dict[str, Environment]:
+    envs: dict[str, Environment] = {}
+    for name, t in table.items():
+        if not _NAME.match(name):
+            raise table.fail(name, "environment names use letters, digits, '.', '_' and '-'")
+        t.only(*ENV_KEYS)
+        account = t.str("account_id")
+        if account is not None and not _ACCOUNT.match(account):
+            raise t.fail("account_id", f"expected a 12-digit AWS account id, got {account!r}")
+        region = t.region("region", required=True) or ""
+        backup_region = t.region("backup_region")
+        if backup_region == region:
+            raise t.fail("backup_region", "must differ from region, or losing one loses both")
+        role = t.str("role_arn")
+        if role is not None and not role.startswith("arn:"):
+            raise t.fail("role_arn", f"expected an IAM role ARN, got {role!r}")
+        approvers = t.str_list("approvers")
+        require_approval = t.bool("require_approval", False)
+        if require_approval and not approvers:
+            raise t.fail(
+                "approvers", "require_approval is true, so at least one approver is needed"
+            )
+        envs[name] = Environment(
+            name=name,
+            branch=t.req_str("branch"),
+            account_id=account,
+            region=region,
+            backup_region=backup_region,
+            role_arn=role,
+            approvers=approvers,
+            require_approval=require_approval,
+            allow_self_approval=t.bool("allow_self_approval", False),
+            require_manual_trigger=t.bool("require_manual_trigger", False),
+            backend=parse_backend(t.table("backend")),
+            notify=parse_notify(t.table("notify")),
+        )
+        t.check_unknown()
+    if not envs:
+        raise ConfigError(
+            table.path, "environments", "define at least one [environments.NAME] table"
+        )
+    branches: dict[str, str] = {}
+    for env in envs.values():
+        if env.branch in branches:
+            raise ConfigError(
+                table.path,
+                f"environments.{env.name}.branch",
+                f"branch {env.branch!r} is already used by environment {branches[env.branch]!r}",
+            )
+        branches[env.branch] = env.name
+    return envs
+
+
+def parse_stacks(table: Table, root: Path, envs: dict[str, Environment]) -> dict[str, Stack]:
+    stacks: dict[str, Stack] = {}
+    for name, t in table.items():
+        if not _NAME.match(name):
+            raise table.fail(name, "stack names use letters, digits, '.', '_' and '-'")
+        t.only("dir", "environments", "backend", "var_files")
+        rel = t.req_str("dir")
+        rel_path = Path(rel)
+        if rel_path.is_absolute() or ".." in rel_path.parts:
+            raise t.fail("dir", f"expected a path inside the repository, got {rel!r}")
+        stack_envs = t.str_list("environments", default=tuple(envs))
+        for env_name in stack_envs:
+            if env_name not in envs:
+                raise t.fail("environments", f"unknown environment {env_name!r}")
+        backend_table = t.table("backend")
+        backends: dict[str, BackendConfig] = {}
+        for env_name in list(backend_table.data):
+            if env_name not in envs:
+                raise backend_table.fail(env_name, "expected the name of an environment")
+            backends[env_name] = parse_backend(backend_table.table(env_name))
+        backend_table.check_unknown()
+        var_table = t.table("var_files")
+        var_files: dict[str, tuple[str, ...]] = {}
+        for env_name in list(var_table.data):
+            if env_name not in envs:
+                raise var_table.fail(env_name, "expected the name of an environment")
+            var_files[env_name] = var_table.str_list(env_name)
+        var_table.check_unknown()
+        t.check_unknown()
+        stacks[name] = Stack(
+            name=name,
+            dir=(root / rel_path).resolve(),
+            rel_dir=rel_path.as_posix().rstrip("/"),
+            environments=stack_envs,
+            backend=backends,
+            var_files=var_files,
+        )
+    if not stacks:
+        raise ConfigError(table.path, "stacks", "define at least one [stacks.NAME] table")
+    return stacks
