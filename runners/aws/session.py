@@ -154,10 +154,14 @@ class SessionFactory:
             return self._clients.setdefault(key, made)
 
     def ec2(self, region: str, account: str | None = None, once: bool = False) -> EC2Client:
-        return self.client("ec2", region, account, once)  # type: ignore[no-any-return]
+        if once:
+            return self.client("ec2", region, account, once=True)  # type: ignore[no-any-return]
+        return self.client("ec2", region, account)  # type: ignore[no-any-return]
 
     def rds(self, region: str, account: str | None = None, once: bool = False) -> RDSClient:
-        return self.client("rds", region, account, once)  # type: ignore[no-any-return]
+        if once:
+            return self.client("rds", region, account, once=True)  # type: ignore[no-any-return]
+        return self.client("rds", region, account)  # type: ignore[no-any-return]
 
     def kms(self, region: str, account: str | None = None) -> KMSClient:
         return self.client("kms", region, account)  # type: ignore[no-any-return]

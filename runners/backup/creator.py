@@ -162,6 +162,8 @@ def plan(
         if verb == "create":
             tags = _tags(run, res, period, on_demand)
             tags.update(_image_tags(run, res, images or {}))
+            if res.option_group and not res.option_group.startswith("default:"):
+                tags[T.OPTION_GROUP] = res.option_group  # a snapshot may not say it
             jobs.append(CreateJob(res, tags))
         elif verb == "adopt":
             result.adopted += 1

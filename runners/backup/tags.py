@@ -32,6 +32,7 @@ COPIED_TO = "runners:copied-to"  # on a source: the region its copy was started 
 # Instance backups (CreateSnapshots), for a recovery without the source region:
 DEVICE = "runners:device"  # on each member and its copy: the volume's device, e.g. /dev/sdf
 SOURCE_VOLUME = "runners:source-volume"  # on each EBS copy: the volume its source was taken of
+OPTION_GROUP = "runners:option-group"  # an RDS source's non-default option group
 IMAGE_ID = "runners:image-id"  # the instance's AMI id in its own region
 IMAGE_NAME = "runners:image-name"
 IMAGE_OWNER = "runners:image-owner"  # the AMI owner's account id

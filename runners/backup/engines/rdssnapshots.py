@@ -141,6 +141,13 @@ class RdsSnapshotEngine(Engine):
                         tags=tags,
                         arn=item.get(s.source_arn),
                         status=status,
+                        option_group=next(
+                            (
+                                str(g.get("OptionGroupName", ""))
+                                for g in item.get("OptionGroupMemberships", [])
+                            ),
+                            "",
+                        ),
                     )
                 )
         return found
@@ -293,10 +300,11 @@ class RdsSnapshotEngine(Engine):
         }
         if source.encrypted:
             args["KmsKeyId"] = kms_key
-        if source.option_group and not source.option_group.startswith("default:"):
+        group = source.option_group or source.tags.get(T.OPTION_GROUP, "")
+        if group and not group.startswith("default:"):
             # Option groups are regional: the copy names the group of the same name that
             # the backup region must hold (docs/backup.md).
-            args["OptionGroupName"] = source.option_group
+            args["OptionGroupName"] = group
         return self._make(dest, self.shape.copy, self.shape.copy_target, source.id, **args)
 
     def refresh(self, place: Place, snapshots: Sequence[Snapshot]) -> dict[str, Snapshot]:
