@@ -9,6 +9,9 @@ catches at least what a reviewer cannot see:
 - an action without resource-level permissions, named exactly in an Allow
   statement scoped to ARNs: IAM would deny it at run time.
 
+Trust policies (statements with a Principal and no Resource) are checked for
+the first only.
+
 Usage: python lint/iam_reference.py POLICIES.json (as written by
 ``python -m tests.runnerpolicy DIR``). Exit 1 on any finding.
 """
@@ -28,9 +31,8 @@ def findings(documents: dict[str, dict]) -> list[str]:
     for name, doc in documents.items():
         for stmt in doc["Statement"]:
             actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
-            resources = (
-                stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
-            )
+            resource = stmt.get("Resource")
+            resources = resource if isinstance(resource, list) else [resource]
             where = f"{name}/{stmt.get('Sid', '?')}"
             for action in actions:
                 service, _, pattern = action.partition(":")
@@ -40,7 +42,8 @@ def findings(documents: dict[str, dict]) -> list[str]:
                     found.append(f"{where}: {action} is not an IAM action")
                     continue
                 wildcard = any(ch in pattern for ch in "*?")
-                if stmt["Effect"] == "Allow" and resources != ["*"] and not wildcard:
+                trust = "Principal" in stmt and resource is None
+                if stmt["Effect"] == "Allow" and resources != ["*"] and not wildcard and not trust:
                     types = list(privileges[matched[0]]["resource_types"])
                     if types == [""]:
                         found.append(

@@ -156,14 +156,19 @@ def _check_named_policies(
     path: Path, jenkins: jenkins_settings.JenkinsSettings, policies: dict[str, Policy]
 ) -> None:
     """[jenkins] makes a job per named backup policy: each must be one."""
-    for name in jenkins.backup_policies:
-        if name not in policies:
-            known = ", ".join(sorted(policies)) or "none"
-            raise ConfigError(
-                path,
-                "jenkins.backup_policies",
-                f"{name!r} is not a backup policy ([policies.NAME]); known: {known}",
-            )
+    named = (
+        ("backup_policies", jenkins.backup_policies),
+        ("verify_restore_policies", jenkins.verify_restore_policies or ()),
+    )
+    for key, names in named:
+        for name in names:
+            if name not in policies:
+                known = ", ".join(sorted(policies)) or "none"
+                raise ConfigError(
+                    path,
+                    f"jenkins.{key}",
+                    f"{name!r} is not a backup policy ([policies.NAME]); known: {known}",
+                )
 
 
 def _path(root: Path, value: str) -> Path:

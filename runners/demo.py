@@ -215,7 +215,9 @@ class Demo:
         )
         self.apply(plan_dir, "--approved-by", "alice", "--confirm-destroy", "1")
 
-        self.say(f"The audit ledger (s3://{BUCKET}/runners/audit/ and .runners/audit.jsonl)")
+        self.say(
+            f"The audit ledger (s3://{BUCKET}/runners/audit/ and plan-records/, and .runners/audit.jsonl)"
+        )
         self.runners("audit")
 
     def backups(self) -> None:

@@ -11,6 +11,11 @@ run python-jenkins and requests against this threaded ``http.server`` on
   POST, ``createItem?name=`` (400 if it exists, 404 if the folder does not);
 - ``build`` and ``buildWithParameters`` (201 and a ``Location`` queue item;
   ``build`` on a parameterized job is 400, as in Jenkins);
+- credentials stores (the Credentials and Folders plugins' REST API):
+  ``credentials/store/system/`` at the root and ``credentials/store/folder/``
+  on every folder and multibranch job, ``api/json`` listing the domains and
+  ``domain/D/api/json`` the credentials' IDs (403 without the permission);
+- ``build`` on a multibranch job: a scan request, recorded in ``scans``;
 - ``queue/item/N/api/json``: ``why`` while waiting, then ``executable`` or
   ``cancelled`` once it left the queue;
 - builds: ``N/api/json`` (``building``, ``result``, parameters, causes),
@@ -33,6 +38,7 @@ import json
 import re
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,7 +46,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 CRUMB = "double-crumb-5f1e"
 CRUMB_FIELD = "Jenkins-Crumb"
-PERMISSIONS = frozenset({"read", "build", "configure", "create"})
+PERMISSIONS = frozenset({"read", "build", "configure", "create", "credentials"})
 
 ITEM_CLASS = {
     "flow-definition": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
@@ -159,6 +165,9 @@ class JenkinsDouble:
         self.items: dict[str, Item] = {}
         self.queue: dict[int, QueueItem] = {}
         self.requests: list[tuple[str, str]] = []
+        # Credential IDs by store ("" = the global store) and domain ("_" = global domain).
+        self.credentials: dict[str, dict[str, list[str]]] = {"": {"_": []}}
+        self.scans: list[str] = []
         self._next_queue_id = 412
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -196,6 +205,11 @@ class JenkinsDouble:
             f"{description}</description><properties/></com.cloudbees.hudson.plugins.folder.Folder>",
         )
 
+    def add_credentials(self, context: str, *ids: str, domain: str = "_") -> None:
+        """Store credentials (only their IDs matter here) in a folder, or globally with ""."""
+        with self._lock:
+            self.credentials.setdefault(context, {}).setdefault(domain, []).extend(ids)
+
     def script(self, job: str, script: Script) -> None:
         with self._lock:
             self.items[job].scripts.append(script)
@@ -203,6 +217,21 @@ class JenkinsDouble:
     def config(self, name: str) -> str:
         with self._lock:
             return self.items[name].config
+
+    def edit_config(self, job: str, change: Callable[[str], str]) -> None:
+        """An edit made in Jenkins (Configure), stored as Jenkins stores it."""
+        with self._lock:
+            self.items[job].config = jenkins_stores(change(self.items[job].config))
+
+    def add_property(self, job: str, xml: str) -> None:
+        """A job property someone or something else put into the job."""
+        with self._lock:
+            item = self.items[job]
+            root = item.root
+            props = root.find("properties")
+            assert props is not None
+            props.append(ET.fromstring(xml))  # noqa: S314
+            item.config = jenkins_stores(ET.tostring(root, encoding="unicode"))
 
     def declarative_run(self, job: str, cron: str) -> None:
         """What a Declarative run leaves in the job: its triggers and the property tracker."""
@@ -341,6 +370,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if rest == ["createItem"] and method == "POST":
                 return self._create("", query, user)
+            if rest[:3] == ["credentials", "store", "system"] and method == "GET":
+                return self._credentials("", rest[3:], user)
             if len(rest) == 5 and rest[:2] == ["queue", "item"] and rest[3:] == ["api", "json"]:
                 return self._queue_item(int(rest[2]) if rest[2].isdigit() else -1)
             raise _Answer(404)
@@ -358,6 +389,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200)
         if rest == ["createItem"] and method == "POST":
             return self._create(job, query, user)
+        if item.root.tag in CONTAINERS:
+            if rest[:3] == ["credentials", "store", "folder"] and method == "GET":
+                return self._credentials(job, rest[3:], user)
+            if rest == ["build"] and method == "POST" and "MultiBranch" in item.root.tag:
+                if not d.allowed(user, "build"):
+                    raise _Answer(403)
+                d.scans.append(job)
+                return self._send(200)
         if rest in (["build"], ["buildWithParameters"]) and method == "POST":
             return self._build(item, rest[0], query, user)
         if rest and rest[0].isdigit() and int(rest[0]) in item.builds:
@@ -382,6 +421,36 @@ class _Handler(BaseHTTPRequestHandler):
                     }
                 )
         return out
+
+    def _credentials(self, context: str, rest: list[str], user: str) -> None:
+        if not self.double.allowed(user, "credentials"):
+            raise _Answer(403)
+        domains = self.double.credentials.get(context) or {"_": []}
+        if rest == ["api", "json"]:
+            return self._send(
+                200,
+                {
+                    "_class": "com.cloudbees.plugins.credentials.CredentialsStoreAction",
+                    "domains": {
+                        name: {
+                            "_class": "com.cloudbees.plugins.credentials.CredentialsStoreAction$DomainWrapper",
+                            "urlName": name,
+                        }
+                        for name in domains
+                    },
+                },
+            )
+        if len(rest) == 4 and rest[0] == "domain" and rest[2:] == ["api", "json"]:
+            if rest[1] not in domains:
+                raise _Answer(404)
+            return self._send(
+                200,
+                {
+                    "_class": "com.cloudbees.plugins.credentials.CredentialsStoreAction$DomainWrapper",
+                    "credentials": [{"id": i} for i in domains[rest[1]]],
+                },
+            )
+        raise _Answer(404)
 
     def _item_info(self, item: Item) -> dict[str, Any]:
         root = item.root

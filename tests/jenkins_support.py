@@ -6,8 +6,6 @@ from pathlib import Path
 
 from tests.jenkins_double import JenkinsDouble
 
-TEMPLATES = Path(__file__).parent.parent / "pipelines" / "jobs"
-
 CONFIG = """\
 [environments.development]
 branch = "development"
@@ -33,7 +31,6 @@ url = "{url}"
 user = "{user}"
 folder = "acme"
 backup_policies = {policies}
-templates = "{templates}"
 poll_seconds = 0.01
 request_timeout = 5
 {extra}
@@ -53,13 +50,19 @@ select = {{ tags = {{ backup = "{name}" }} }}
 
 JOBS = (
     "acme",
-    "acme/terraform",
-    "acme/backup-daily",
-    "acme/on-demand-backup",
-    "acme/drift-app",
-    "acme/drift-network",
-    "acme/dr",
+    "acme/merge-requests",
+    "acme/merge-requests/terraform",
+    "acme/production",
+    "acme/production/terraform",
+    "acme/production/backup-daily",
+    "acme/production/on-demand-backup",
+    "acme/production/verify-restore-daily",
+    "acme/production/drift-app",
+    "acme/production/drift-network",
+    "acme/production/dr",
 )
+MERGE_REQUEST_ZONE = "acme/merge-requests"
+PRODUCTION_ZONE = "acme/production"
 
 
 def write_config(
@@ -72,7 +75,7 @@ def write_config(
     path = folder / "runners.toml"
     quoted = "[" + ", ".join(f'"{p}"' for p in policies) + "]"
     path.write_text(
-        CONFIG.format(url=url, user=user, policies=quoted, templates=TEMPLATES, extra=extra)
+        CONFIG.format(url=url, user=user, policies=quoted, extra=extra)
         + "".join(POLICY.format(name=p) for p in policies)
     )
     return path

@@ -443,5 +443,5 @@ def test_two_processes_one_applies_the_other_is_locked(
     assert {r["name"] for r in doc["resources"]} == {"db", "web", "thing", "slow"}
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=state_bucket)["Contents"]]
     assert not [k for k in keys if k.endswith((".lock", ".tflock"))], keys  # both locks released
-    audit = [k for k in keys if k.startswith("runners/audit/")]
+    audit = [k for k in keys if k.startswith(("runners/audit/", "runners/plan-records/"))]
     assert len(audit) == 3  # the plan, the apply, the locked attempt: one object each

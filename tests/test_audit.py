@@ -67,6 +67,29 @@ def test_s3_outage_loses_nothing(state_bucket: str, tmp_path: Path) -> None:
     assert not (tmp_path / "audit.pending.jsonl").exists()
 
 
+def test_plan_records_and_apply_records_live_under_their_writers_prefixes(
+    state_bucket: str, tmp_path: Path
+) -> None:
+    """IAM tells the prefixes apart: an apply record under the plan prefix is not genuine."""
+    s3 = s3_client("eu-west-1")
+    ledger = S3Ledger(s3, state_bucket, "runners")
+    planned = AuditRecord.from_dict({**record().to_dict(), "kind": "plan", "result": "planned"})
+    applied = record()
+    ledger.append(planned)
+    ledger.append(applied)
+    assert ledger.key(planned).startswith("runners/plan-records/")
+    assert ledger.key(applied).startswith("runners/audit/")
+    # What the plan role could write: an "apply" record under its own prefix.
+    forged = AuditRecord.from_dict({**record().to_dict(), "approved_by": "mallory"})
+    s3.put_object(
+        Bucket=state_bucket,
+        Key=f"runners/plan-records/2026/01/01/app/production/{forged.id}.json",
+        Body=json.dumps(forged.to_dict()).encode(),
+    )
+    s3.put_object(Bucket=state_bucket, Key="runners/audit/x.tflock", Body=b"{}")
+    assert {r.id for r in ledger.records()} == {planned.id, applied.id}
+
+
 def test_listing_merges_and_sorts_newest_first(state_bucket: str, tmp_path: Path) -> None:
     s3 = s3_client("eu-west-1")
     only_remote = record(started="2026-11-20T10:00:00+00:00")

@@ -79,3 +79,28 @@ def test_an_account_is_reached_through_an_assumed_role(aws: EmbeddedAWS) -> None
     # Moto keeps accounts apart: the volume lives in the client account, not the runner's.
     assert len(factory.ec2("eu-west-1", ACCOUNT).describe_volumes()["Volumes"]) == 1
     assert factory.ec2("eu-west-1").describe_volumes()["Volumes"] == []
+
+
+def test_an_assumed_role_session_carries_the_builds_identity(aws: EmbeddedAWS) -> None:
+    """SourceIdentity and session tags reach STS (here moto), so CloudTrail would show them."""
+    from runners.aws.identity import session_identity
+
+    base = boto3.Session()
+    calls: list[dict[str, Any]] = []
+    base.events.register(
+        "provide-client-params.sts.AssumeRole", lambda params, **_: calls.append(params)
+    )
+    identity = session_identity(
+        "https://jenkins.acme.test/job/acme/job/production/job/x/7/", "dana"
+    )
+    factory = SessionFactory(base=base, role_arn_template=TEMPLATE, identity=identity)
+    factory.ec2("eu-west-1", ACCOUNT).describe_volumes()
+    [call] = calls
+    assert call["SourceIdentity"] == "dana"
+    assert call["Tags"] == [
+        {
+            "Key": "runners:build-url",
+            "Value": "https://jenkins.acme.test/job/acme/job/production/job/x/7/",
+        },
+        {"Key": "runners:started-by", "Value": "dana"},
+    ]

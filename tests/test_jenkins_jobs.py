@@ -1,4 +1,8 @@
-"""runners jobs sync against the Jenkins REST double: create, update, idempotent, dry run, refusals."""
+"""runners jobs sync against the Jenkins REST double: create, update, idempotent, dry run, refusals.
+
+What the zones guarantee (which job may run what, with which credentials) is
+tested in tests/test_jenkins_zones.py.
+"""
 
 from __future__ import annotations
 
@@ -34,10 +38,11 @@ def test_dry_run_renders_every_job_as_a_diff_and_writes_nothing(
     for name in JOBS:
         assert re.search(rf"^create +{re.escape(name)}$", result.stdout, re.M), name
         assert f"--- /dev/null\n+++ runners:{name}\n" in result.stdout
-    assert "+    <scriptPath>pipelines/backup.Jenkinsfile</scriptPath>" in result.stdout
+    assert "+    <script>// pipelines/backup.Jenkinsfile of runners" in result.stdout
     assert "+          <name>REASON</name>" in result.stdout
+    assert "+          <spec>H 2 * * *</spec>" in result.stdout
     assert "dry run: nothing is written" in result.stderr
-    assert result.stdout.splitlines()[-1] == "dry run: 7 create"
+    assert result.stdout.splitlines()[-1] == "dry run: 11 create"
     assert writes(jenkins_double) == []
     assert set(jenkins_double.items) == set()
 
@@ -49,13 +54,18 @@ def test_sync_creates_then_a_second_run_changes_nothing(
     first = sync(jenkins_double, cfg)
     assert first.returncode == 0, first.stderr
     assert set(jenkins_double.items) == set(JOBS)
-    assert first.stdout.splitlines()[-1] == "7 create"
+    assert first.stdout.splitlines()[-1] == "11 create"
+    assert re.search(
+        r"^create +acme/merge-requests/terraform: first scan requested$", first.stdout, re.M
+    )
+    assert jenkins_double.scans == ["acme/merge-requests/terraform"]
     # Jenkins stored its own serialization (plugin attributes, XML 1.1)...
-    stored = jenkins_double.config("acme/backup-daily")
+    stored = jenkins_double.config("acme/production/backup-daily")
     assert 'plugin="workflow-job@' in stored
     # ...and the parameters are declared in the job, before any build.
-    assert [p["name"] for p in jenkins_double.items["acme/backup-daily"].parameters()] == ["POLICY"]
-    assert [p["name"] for p in jenkins_double.items["acme/dr"].parameters()] == [
+    backup = jenkins_double.items["acme/production/backup-daily"]
+    assert [p["name"] for p in backup.parameters()] == ["POLICY"]
+    assert [p["name"] for p in jenkins_double.items["acme/production/dr"].parameters()] == [
         "STACK",
         "ENV",
         "TO_REGION",
@@ -67,61 +77,93 @@ def test_sync_creates_then_a_second_run_changes_nothing(
     before = len(writes(jenkins_double))
     second = sync(jenkins_double, cfg)
     assert second.returncode == 0, second.stderr
-    assert second.stdout.splitlines()[-1] == "6 unchanged, 1 exists"
+    assert second.stdout.splitlines()[-1] == "8 unchanged, 3 exists"
     assert len(writes(jenkins_double)) == before, "an idempotent run must not POST"
+    assert jenkins_double.scans == ["acme/merge-requests/terraform"], "a scan only on create"
 
 
-def test_a_changed_config_updates_only_that_job_and_keeps_the_jenkinsfile_triggers(
+def test_a_changed_config_updates_only_that_job_and_keeps_what_jenkins_added(
     jenkins_double: JenkinsDouble, tmp_path: Path
 ) -> None:
     cfg = write_config(tmp_path, jenkins_double.url)
     assert sync(jenkins_double, cfg).returncode == 0
-    # A run of the backup pipeline leaves its cron trigger in the job, as Declarative does.
-    jenkins_double.declarative_run("acme/on-demand-backup", "H 2 * * *")
+    # A run leaves Declarative's options in the job (a property runners does not own).
+    jenkins_double.add_property(
+        "acme/production/on-demand-backup", "<jenkins.model.BuildDiscarderProperty/>"
+    )
     cfg = write_config(tmp_path, jenkins_double.url, policies=("daily", "weekly"))
 
     dry = sync(jenkins_double, cfg, "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert re.search(r"^update +acme/on-demand-backup$", dry.stdout, re.M)
+    assert re.search(r"^update +acme/production/on-demand-backup$", dry.stdout, re.M)
     assert "+              <string>weekly</string>" in dry.stdout
-    assert "TimerTrigger" not in "".join(
+    assert "BuildDiscarderProperty" not in "".join(
         line for line in dry.stdout.splitlines(keepends=True) if line.startswith(("+", "-"))
-    ), "the merge must not add or remove the pipeline's triggers"
+    ), "the merge must not add or remove a property runners does not own"
 
     result = sync(jenkins_double, cfg)
     assert result.returncode == 0, result.stderr
-    assert re.search(r"^create +acme/backup-weekly$", result.stdout, re.M)
-    assert re.search(r"^update +acme/on-demand-backup$", result.stdout, re.M)
-    assert re.search(r"^unchanged +acme/drift-app$", result.stdout, re.M)
-    stored = jenkins_double.config("acme/on-demand-backup")
+    assert re.search(r"^create +acme/production/backup-weekly$", result.stdout, re.M)
+    assert re.search(r"^create +acme/production/verify-restore-weekly$", result.stdout, re.M)
+    assert re.search(r"^update +acme/production/on-demand-backup$", result.stdout, re.M)
+    assert re.search(r"^unchanged +acme/production/drift-app$", result.stdout, re.M)
+    stored = jenkins_double.config("acme/production/on-demand-backup")
     assert "<string>weekly</string>" in stored
-    assert "<spec>H 2 * * *</spec>" in stored, "jobs sync wiped the Jenkinsfile's cron trigger"
-    assert "DeclarativeJobPropertyTrackerAction" in stored
+    assert "BuildDiscarderProperty" in stored
     again = sync(jenkins_double, cfg)
     assert "update" not in again.stdout
+
+
+def test_a_schedule_changed_in_jenkins_is_restored_though_the_rendering_did_not_change(
+    jenkins_double: JenkinsDouble, tmp_path: Path
+) -> None:
+    cfg = write_config(tmp_path, jenkins_double.url)
+    assert sync(jenkins_double, cfg).returncode == 0
+    # Someone removes the backup job's schedule and gives the on-demand job one, in Jenkins.
+    jenkins_double.edit_config(
+        "acme/production/backup-daily", lambda x: x.replace("H 2 * * *", "H 2 * * 0")
+    )
+    jenkins_double.declarative_run("acme/production/on-demand-backup", "H 3 * * *")
+    result = sync(jenkins_double, cfg)
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        r"^update +acme/production/backup-daily: restores its schedule \(changed in Jenkins\)$",
+        result.stdout,
+        re.M,
+    )
+    assert re.search(
+        r"^update +acme/production/on-demand-backup: restores its schedule", result.stdout, re.M
+    )
+    assert "<spec>H 2 * * *</spec>" in jenkins_double.config("acme/production/backup-daily")
+    assert jobxml.SCHEDULE_PROPERTY not in jenkins_double.config("acme/production/on-demand-backup")
+    assert "update" not in sync(jenkins_double, cfg).stdout
 
 
 def test_a_job_runners_did_not_make_is_refused_and_left_alone(
     jenkins_double: JenkinsDouble, tmp_path: Path
 ) -> None:
     jenkins_double.add_folder("acme", "made by hand")
+    jenkins_double.add_folder("acme/production", "made by hand too")
     foreign = "<flow-definition><description>Bob's job</description><properties/></flow-definition>"
-    jenkins_double.add_item("acme/drift-app", foreign)
-    before = jenkins_double.config("acme/drift-app")
+    jenkins_double.add_item("acme/production/drift-app", foreign)
+    before = jenkins_double.config("acme/production/drift-app")
     cfg = write_config(tmp_path, jenkins_double.url)
 
     result = sync(jenkins_double, cfg)
     assert result.returncode == 3
     assert re.search(
-        r"^refused +acme/drift-app: exists and was not made by runners", result.stdout, re.M
+        r"^refused +acme/production/drift-app: exists and was not made by runners",
+        result.stdout,
+        re.M,
     )
     assert re.search(r"^exists +acme: folder exists", result.stdout, re.M)
+    assert re.search(r"^exists +acme/production: folder exists", result.stdout, re.M)
     assert result.stderr.strip().splitlines()[-1] == (
         "refused: 1 job(s) exist but were not made by runners; they were left as they are"
     )
-    assert jenkins_double.config("acme/drift-app") == before
+    assert jenkins_double.config("acme/production/drift-app") == before
     assert "made by hand" in jenkins_double.config("acme")
-    assert "acme/drift-network" in jenkins_double.items
+    assert "acme/production/drift-network" in jenkins_double.items
 
 
 def test_a_managed_job_the_config_dropped_is_reported_never_deleted(
@@ -132,12 +174,29 @@ def test_a_managed_job_the_config_dropped_is_reported_never_deleted(
     cfg = write_config(tmp_path, jenkins_double.url, policies=("daily",))
     result = sync(jenkins_double, cfg)
     assert result.returncode == 0, result.stderr
-    assert re.search(
-        r"^stale +acme/backup-hourly: made by runners but no longer in runners.toml",
-        result.stdout,
-        re.M,
+    for job in ("backup-hourly", "verify-restore-hourly"):
+        assert re.search(
+            rf"^stale +acme/production/{job}: made by runners but not in runners.toml",
+            result.stdout,
+            re.M,
+        )
+        assert f"acme/production/{job}" in jenkins_double.items
+
+
+def test_jobs_of_the_old_single_folder_layout_are_reported_stale(
+    jenkins_double: JenkinsDouble, tmp_path: Path
+) -> None:
+    """Before the zones, the multibranch job that could apply sat in the client folder."""
+    jenkins_double.add_folder("acme")
+    jenkins_double.add_item(
+        "acme/terraform",
+        "<org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject><description>"
+        f"Terraform\n{jobxml.MARKER}</description>"
+        "</org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject>",
     )
-    assert "acme/backup-hourly" in jenkins_double.items
+    result = sync(jenkins_double, write_config(tmp_path, jenkins_double.url))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^stale +acme/terraform: made by runners but not", result.stdout, re.M)
 
 
 def test_a_folder_that_is_not_a_folder_is_refused() -> None:
@@ -233,11 +292,8 @@ def test_rendered_jobs_match_the_golden_files(tmp_path: Path) -> None:
         assert item.xml == golden.read_text(), f"{golden} differs; UPDATE_GOLDEN=1 to accept"
 
 
-def test_no_job_declares_a_trigger(tmp_path: Path) -> None:
-    """Triggers live only in the Jenkinsfiles; a job-level one would fight them."""
+def test_the_first_sync_needs_nothing_from_the_client_repository(tmp_path: Path) -> None:
+    """The templates and pipelines come from runners; a client repo has only runners.toml."""
     cfg = config.load(write_config(tmp_path, "https://jenkins.acme.test/"))
-    for item in jobs.render_all(cfg, jobs.catalog(cfg)):
-        root = jobxml.parse(item.xml, item.full_name)
-        triggers = root.find("triggers")
-        assert triggers is None or len(triggers) == 0, item.full_name
-        assert "Trigger" not in item.xml.replace("<triggers/>", ""), item.full_name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runners.toml"]
+    assert len(jobs.render_all(cfg, jobs.catalog(cfg))) == len(JOBS)

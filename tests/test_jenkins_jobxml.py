@@ -38,7 +38,6 @@ def stamped(bare: str) -> str:
 DESIRED = stamped(DESIRED_BARE)
 
 FOREIGN_PROPERTIES = (
-    "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty",
     "jenkins.model.BuildDiscarderProperty",
     "org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty",
     "com.cloudbees.hudson.plugins.folder.properties.FolderCredentialsProvider_-FolderCredentialsProperty",
@@ -125,3 +124,24 @@ def test_merge_keeps_foreign_parts_replaces_ours_and_is_idempotent(
     assert merged.find("actions/tracker") is not None
     again = jobxml.merge(merged, want)
     assert jobxml.canonical(again) == jobxml.canonical(merged)
+
+
+def test_runners_owns_the_schedule_a_job_carries() -> None:
+    """A schedule someone added in Jenkins goes; the rendered one replaces a changed one."""
+    trigger = (
+        f"<{jobxml.SCHEDULE_PROPERTY}><triggers><hudson.triggers.TimerTrigger><spec>H 3 * * *"
+        f"</spec></hudson.triggers.TimerTrigger></triggers></{jobxml.SCHEDULE_PROPERTY}>"
+    )
+    live = jobxml.parse(
+        _live([], None, "app").replace("<properties>", f"<properties>{trigger}"), "l"
+    )
+    want = jobxml.parse(DESIRED, "desired")
+    assert jobxml.essentials_differ(live, want) == ["definition", "schedule"]
+    merged = jobxml.merge(live, want)
+    assert merged.find(f"properties/{jobxml.SCHEDULE_PROPERTY}") is None
+    scheduled = jobxml.parse(
+        DESIRED.replace("<properties>", f"<properties>{trigger.replace('H 3', 'H 2')}"), "d"
+    )
+    merged = jobxml.merge(live, scheduled)
+    assert jobxml.essentials(merged)["schedule"] == "H 2 * * *"
+    assert jobxml.essentials_differ(merged, scheduled) == []

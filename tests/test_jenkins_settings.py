@@ -90,7 +90,11 @@ token_env = "ACME_GITHUB_TOKEN"
     assert j.repository is not None
     assert (j.repository.platform, j.repository.branch) == ("github", "main")
     assert j.repository.owner_and_name == ("acme", "infra")
-    assert j.templates == tmp_path / "pipelines" / "jobs"
+    assert (j.merge_request_zone, j.production_zone) == (
+        "clients/acme/merge-requests",
+        "clients/acme/production",
+    )
+    assert j.schedules.backup == "H 2 * * *"
     assert j.full_name("drift-app") == "clients/acme/drift-app"
     assert j.full_name("/elsewhere/job") == "elsewhere/job"
     assert j.comments.token_env == "ACME_GITHUB_TOKEN"
@@ -115,7 +119,44 @@ token_env = "ACME_GITHUB_TOKEN"
         ('environment = "staging"', "jenkins.environment", "unknown environment 'staging'"),
         ('folder = "a b"', "jenkins.folder", "expected folder names"),
         ('backup_policies = ["da ily"]', "jenkins.backup_policies", "names use letters"),
+        (
+            'verify_restore_policies = ["hourly"]',
+            "jenkins.verify_restore_policies",
+            "'hourly' is not a backup policy ([policies.NAME])",
+        ),
         ("pol_seconds = 1", "jenkins.pol_seconds", "unknown key (did you mean 'poll_seconds'?)"),
+        (
+            'templates = "pipelines/jobs"',
+            "jenkins.templates",
+            "come from the runners library, never from the client's repository",
+        ),
+        (
+            'merge_request_folder = "zone"\nproduction_folder = "zone"',
+            "jenkins.production_folder",
+            "the zones need a folder each",
+        ),
+        ('production_folder = "a/b"', "jenkins.production_folder", "expected a job name"),
+        (
+            '[jenkins.schedules]\nbackup = "every night"',
+            "jenkins.schedules.backup",
+            "expected a Jenkins cron spec of five fields",
+        ),
+        (
+            '[jenkins.schedules]\nbackups = "H 2 * * *"',
+            "jenkins.schedules.backups",
+            "unknown key",
+        ),
+        (
+            '[jenkins.repository]\nurl = "https://gitlab.example.com/a/b.git"\n'
+            'credentials_id = "runners-plan-signing-key"',
+            "jenkins.repository.credentials_id",
+            "'runners-plan-signing-key' is a production-only credential",
+        ),
+        (
+            '[jenkins.repository]\nurl = "https://gitlab.example.com/a/b.git"\nbranch = "-x"',
+            "jenkins.repository.branch",
+            "expected a branch name",
+        ),
         (
             '[jenkins.comments]\nplatform = "bitbucket"',
             "jenkins.comments.platform",

@@ -165,7 +165,11 @@ def test_a_parameterized_job_without_p_runs_with_its_defaults(
             "acme/backup-daily has no parameter POLCY (it declares: POLICY, REASON)",
         ),
         (("backup-daily", "-p", "POLICY"), "-p 'POLICY': expected KEY=VALUE"),
-        (("/acme", "--follow"), "acme is a folder or multibranch project: trigger a job in it"),
+        (
+            ("/acme", "--follow"),
+            "acme is a folder or multibranch project: trigger a job in it: acme/backup-daily, "
+            "acme/plain",
+        ),
     ],
 )
 def test_bad_arguments_are_exit_2(
@@ -175,6 +179,30 @@ def test_bad_arguments_are_exit_2(
     assert proc.returncode == 2
     assert message in proc.stdout
     assert not any(m == "POST" for m, _ in jenkins.requests)
+
+
+def test_a_multibranch_job_suggests_its_branch_jobs_by_the_names_that_exist(
+    jenkins: JenkinsDouble, tmp_path: Path
+) -> None:
+    jenkins.add_item(
+        "acme/terraform",
+        "<org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject><description/>"
+        "</org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject>",
+    )
+    empty = follow(jenkins, tmp_path, "terraform")
+    assert empty.returncode == 2
+    assert "acme/terraform is a folder or multibranch project: it holds no job yet" in empty.stdout
+    jenkins.add_item(
+        "acme/terraform/feature%2Fdns", "<flow-definition><description/></flow-definition>"
+    )
+    proc = follow(jenkins, tmp_path, "terraform")
+    assert proc.returncode == 2
+    suggested = proc.stdout.strip().rsplit(": ", 1)[-1]
+    assert suggested == "acme/terraform/feature%2Fdns"
+    # The suggestion is a path runners trigger takes: it reaches the branch job.
+    started = follow(jenkins, tmp_path, "/" + suggested)
+    assert started.returncode == 0, started.stdout
+    assert ("POST", "/job/acme/job/terraform/job/feature%252Fdns/build") in jenkins.requests
 
 
 def test_errors_are_one_line_each_with_its_code(jenkins: JenkinsDouble, tmp_path: Path) -> None:

@@ -1,10 +1,16 @@
-"""The repository's own Jenkinsfile, rehearsed as Jenkins runs it, against a real client.
+"""The repository's own Jenkinsfiles, rehearsed as Jenkins runs them, against a real client.
 
 The client is the demo's: the demo stack in a git repository the "Git
 platform" holds, its production state in S3 on the embedded AWS, production
-applied once. Each scenario runs ``Jenkinsfile`` through the harness
+applied once. Each scenario runs a pipeline through the harness
 (tests/pipeline_harness) with the runners CLI, the embedded Terraform and the
 moto server doing the real work, then checks the build and the state in AWS.
+
+Each zone is a Jenkins of its own here, with that zone's agents and
+credentials only (docs/jenkins.md, "The two zones"): the merge-request zone
+runs the repository's ``Jenkinsfile``; the production zone runs
+``pipelines/*.Jenkinsfile`` as ``runners jobs sync`` puts them into a job,
+with the client's values in ``client()``.
 
 The scenarios that fail today are marked xfail(strict=True) with what breaks
 (issue 19, part 2): when it is fixed they pass, and strict makes the mark go.
@@ -24,6 +30,7 @@ import jinja2
 import pytest
 
 from runners.aws.embedded import EmbeddedAWS
+from runners.jenkins import library
 from tests.conftest import GitRepoHelper, run_cli
 from tests.pipeline_harness import BuildResult, Cause, Change, Input, Jenkins, Scm
 
@@ -33,27 +40,44 @@ BUCKET = "demo-client-tfstate"
 STATE_KEY = "demo/production/terraform.tfstate"
 FEATURE = "feature/bigger-web"
 
-RELATIVE_OUT = (
-    "runners plan writes its plan to a path relative to the workspace ('--out plans', "
-    "'--out plans/$STACK'), but Terraform runs in the stack folder: 'The plan file could not "
-    "be written: open plans/demo/.runners-staging-.../tfplan: no such file or directory' "
-    "(fix in runners: resolve --out/--plan-dir/--markdown/--junit against the cwd)"
-)
 COLOUR = (
     "Jenkins turns colour on (ansiColor) and a failed plan's reason in affected.json, the report "
     "and the audit record is Terraform's last stderr line with its escape codes "
     "('\\x1b[31m\u2575\\x1b[0m') instead of Terraform's error (fix in runners: take the "
     "error's summary and strip colour from every reason that leaves the process)"
 )
-NO_BEFORE_AGENT = (
-    "stage 'Plan merge request' has `when { changeRequest() }` without `beforeAgent true`, "
-    "so a production build takes an executor and checks out for a stage it skips (fix in Jenkinsfile)"
-)
-BRANCH_HEAD = (
-    "runners apply takes BRANCH_NAME as the checked-out branch, so 'the commit is the branch "
-    "head' compares HEAD with itself and a rebuild of an old commit applies old code (fix in "
-    "runners.gitrepo: the head comes from origin/<branch> or git ls-remote)"
-)
+GIT_CREDENTIALS = "client-git"
+PRODUCTION_JOB = "client/production/terraform"
+
+
+def merge_request_zone(jenkins: Jenkins) -> Jenkins:
+    """The merge-request folder: plan-only keys (no comment token: the comment is skipped)."""
+    jenkins.agents = ["runners-plan"]
+    jenkins.add_credentials(**{"runners-aws-plan": "aws"})
+    return jenkins
+
+
+def production_zone(jenkins: Jenkins) -> Jenkins:
+    """The production folder: its own agents and the credentials that live only there."""
+    jenkins.agents = ["runners-apply"]
+    jenkins.add_credentials(
+        **{
+            "runners-aws-plan": "aws",
+            "runners-aws-write": "aws",
+            "runners-aws-backup": "aws",
+            "runners-plan-signing-key": "string",
+            GIT_CREDENTIALS: "usernamePassword",
+        }
+    )
+    return jenkins
+
+
+def as_synced(name: str, repository: Path, branch: str, into: Path) -> Path:
+    """``pipelines/<name>`` as ``runners jobs sync`` carries it in a production job."""
+    values = library.ClientValues(str(repository), branch, GIT_CREDENTIALS, "production")
+    path = into / name
+    path.write_text(library.pipeline_script(name, values))
+    return path
 
 
 @dataclass
@@ -127,7 +151,7 @@ class Platform:
             o["Key"]
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
             for o in page.get("Contents", [])
-            if "/audit/" in o["Key"]
+            if "/audit/" in o["Key"] or "/plan-records/" in o["Key"]
         ]
         return [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in keys]
 
@@ -187,13 +211,6 @@ def platform(aws: EmbeddedAWS, tmp_path: Path) -> Platform:
     return Platform(repo, aws)
 
 
-@pytest.fixture
-def jenkins_with_keys(jenkins: Jenkins) -> Jenkins:
-    """The folder's credentials; no merge-request token, so the comment is skipped."""
-    jenkins.add_credentials(**{"runners-aws-read": "aws", "runners-aws-write": "aws"})
-    return jenkins
-
-
 def show(result: BuildResult) -> None:
     print(result.stage_view())
     print(textwrap.indent(result.log[-6000:], "    "))
@@ -204,17 +221,16 @@ DANA = "Dana Developer <dana@example.com>"
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=RELATIVE_OUT)
 def test_a_merge_request_build_plans_the_affected_stack(
-    jenkins_with_keys: Jenkins, platform: Platform
+    jenkins: Jenkins, platform: Platform
 ) -> None:
-    jenkins = jenkins_with_keys
+    jenkins = merge_request_zone(jenkins)
     platform.change(FEATURE, DANA, BIGGER, "17")
     state_before = platform.state()
 
     result = jenkins.run(
         JENKINSFILE,
-        job="client/terraform",
+        job="client/merge-requests/terraform/MR-1",
         change=Change(id="1", target="production", branch=FEATURE, author="dana"),
         scm=platform.scm_for_merge_request("1", FEATURE, "production"),
         causes=[Cause.branch_event("Merge request !1 opened")],
@@ -223,8 +239,7 @@ def test_a_merge_request_build_plans_the_affected_stack(
 
     assert result.result == "SUCCESS"
     assert result.stages_run == ["Plan merge request"]
-    assert result.stages_skipped == {"Production": "when"}
-    assert result.credentials["Plan merge request"] == {"runners-aws-read"}
+    assert result.credentials["Plan merge request"] == {"runners-aws-plan"}
     assert set(result.artifacts) == {
         "plans/report.md",
         "plans/affected.json",
@@ -249,19 +264,16 @@ def test_a_merge_request_build_plans_the_affected_stack(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=f"{RELATIVE_OUT}; {NO_BEFORE_AGENT}")
 def test_a_production_build_started_by_a_person_applies_after_approval(
-    jenkins_with_keys: Jenkins, platform: Platform
+    jenkins: Jenkins, platform: Platform, tmp_path: Path
 ) -> None:
-    jenkins = jenkins_with_keys
+    jenkins = production_zone(jenkins)
     platform.change(FEATURE, DANA, BIGGER, "17")
     merged = platform.merge(FEATURE)
 
     result = jenkins.run(
-        JENKINSFILE,
-        job="client/terraform",
-        branch="production",
-        scm=platform.scm_for_branch("production"),
+        as_synced("production.Jenkinsfile", platform.repo.root, "production", tmp_path),
+        job=PRODUCTION_JOB,
         causes=[Cause.user("olivia", "Olivia Ops")],
         inputs=[Input.approve("alice", match="Apply demo to production", CONFIRM_DESTROY="1")],
     )
@@ -269,60 +281,70 @@ def test_a_production_build_started_by_a_person_applies_after_approval(
 
     assert result.result == "SUCCESS"
     assert result.stages_run == ["Production", "demo"]
-    assert result.stages_skipped == {"Plan merge request": "when"}
-    assert not result.stage("Plan merge request").agent
-    assert result.credentials["demo"] == {"runners-aws-read", "runners-aws-write"}
+    assert result.credentials["demo"] == {
+        "runners-aws-plan",
+        "runners-aws-write",
+        "runners-plan-signing-key",
+    }
     for call in result.sh:
         if "runners-aws-write" in call.credentials:
             assert call.command.startswith("runners apply"), call.command
-    assert result.description == "demo: applied, approved by alice"
+    assert result.description == f"production at {merged}\ndemo: applied, approved by alice"
     assert {"plans/demo/report.md", "plans/demo/plan.txt", "plans/demo/manifest.json"} <= set(
         result.artifacts
     )
+    # The plan was made and applied from the commit the build checked out, on clean agents.
+    assert {e["commit"] for e in result.of_type("checkout")} == {merged}
     assert platform.servers() == ["web-1", "web-2", "web-3"]
     [applied] = [r for r in platform.audit() if r["kind"] == "apply" and r["build_url"] is not None]
     assert applied["result"] == "applied"
     assert applied["approved_by"] == "alice"
     assert applied["triggered_by"] == "olivia"
     assert applied["commit"] == merged
-    assert applied["build_url"] == "https://jenkins.example.invalid/job/client/job/terraform/1/"
+    assert applied["build_url"] == (
+        "https://jenkins.example.invalid/job/client/job/production/job/terraform/1/"
+    )
     assert platform.lock_objects() == []
     assert result.find(*jenkins.secrets()) == []
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=f"{BRANCH_HEAD}; today {RELATIVE_OUT}")
-def test_a_rebuild_of_an_old_production_commit_applies_nothing(
-    jenkins_with_keys: Jenkins, platform: Platform
+def test_a_plan_made_stale_while_waiting_for_approval_is_refused_and_says_start_again(
+    jenkins: Jenkins, platform: Platform, tmp_path: Path
 ) -> None:
-    jenkins = jenkins_with_keys
+    """The lock is released during the approval; a merge in between makes the plan stale."""
+    jenkins = production_zone(jenkins)
     platform.change(FEATURE, DANA, BIGGER, "16")
-    old = platform.merge(FEATURE)
+    platform.merge(FEATURE)
+    release = tmp_path / "approve"
+
+    build = jenkins.start(
+        as_synced("production.Jenkinsfile", platform.repo.root, "production", tmp_path),
+        job=PRODUCTION_JOB,
+        causes=[Cause.user("olivia")],
+        inputs=[Input.approve("alice", after=release)],
+    )
+    build.wait_for("input_waiting")
     platform.change("feature/smaller", DANA, {"web-1": "small"}, "16")
     platform.merge("feature/smaller")
-
-    result = jenkins.run(
-        JENKINSFILE,
-        job="client/terraform",
-        branch="production",
-        scm=Scm(url=str(platform.repo.root), commit=old, branch="origin/production"),
-        causes=[Cause.user("olivia")],
-        inputs=[Input.approve("alice")],
-    )
+    release.touch()
+    result = build.wait()
     show(result)
 
     assert result.result == "FAILURE"
     applies = [c for c in result.runners_calls() if c.command.startswith("runners apply")]
     assert [c.status for c in applies] == [3]  # refused by the plan contract
+    assert "the plan is stale: start this build again to plan afresh" in result.log
     assert platform.servers() == ["web-1", "web-2"]
+    assert platform.lock_objects() == []
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=f"{COLOUR}; today also {RELATIVE_OUT}")
+@pytest.mark.xfail(strict=True, reason=COLOUR)
 def test_a_merge_request_whose_plan_fails_says_why_in_plain_text(
-    jenkins_with_keys: Jenkins, platform: Platform
+    jenkins: Jenkins, platform: Platform
 ) -> None:
-    jenkins = jenkins_with_keys
+    jenkins = merge_request_zone(jenkins)
     git = platform.repo.git
     git("checkout", "-q", "-b", FEATURE, "production")
     main_tf = platform.repo.root / "terraform/stacks/demo/main.tf"
@@ -334,7 +356,7 @@ def test_a_merge_request_whose_plan_fails_says_why_in_plain_text(
 
     result = jenkins.run(
         JENKINSFILE,
-        job="client/terraform",
+        job="client/merge-requests/terraform/MR-2",
         change=Change(id="2", target="production", branch=FEATURE, author="dana"),
         scm=platform.scm_for_merge_request("2", FEATURE, "production"),
         causes=[Cause.branch_event()],
@@ -357,32 +379,36 @@ SMOKE = [
         {"change": Change(id="3", target="production", branch="f")},
         ["Plan merge request"],
     ),
-    ("Jenkinsfile", {"branch": "production"}, ["Production"]),
+    ("production.Jenkinsfile", {}, ["Production"]),
+    ("backup.Jenkinsfile", {"params": {"POLICY": "daily"}}, ["Check", "Backup", "Ship", "Report"]),
     (
-        "pipelines/backup.Jenkinsfile",
-        {"params": {"POLICY": "daily"}},
-        ["Check", "Backup", "Ship", "Report"],
-    ),
-    (
-        "pipelines/on-demand-backup.Jenkinsfile",
+        "on-demand-backup.Jenkinsfile",
         {"params": {"POLICY": "daily", "REASON": "r"}},
         ["Check", "Backup"],
     ),
-    ("pipelines/drift.Jenkinsfile", {"params": {"STACK": "app", "ENV": "production"}}, ["Drift"]),
+    ("drift.Jenkinsfile", {"params": {"STACK": "app", "ENV": "production"}}, ["Drift"]),
     (
-        "pipelines/dr.Jenkinsfile",
+        "dr.Jenkinsfile",
         {"params": {"STACK": "app", "ENV": "production", "TO_REGION": "eu-central-1"}},
         ["Recover"],
     ),
+    ("verify-restore.Jenkinsfile", {"params": {"POLICY": "daily"}}, ["Verify restore"]),
+    ("ship-s3.Jenkinsfile", {"params": {"POLICY": "daily"}}, ["Ship S3"]),
 ]
+
+
+def test_the_smoke_runs_cover_every_jenkinsfile() -> None:
+    names = {p.name for p in (ROOT / "pipelines").glob("*.Jenkinsfile")} | {"Jenkinsfile"}
+    assert {path for path, _, _ in SMOKE} == names
 
 
 @pytest.mark.parametrize(
     ("path", "build", "stages"), SMOKE, ids=[f"{p}-{s[0]}" for p, _, s in SMOKE]
 )
 def test_every_jenkinsfile_runs_through_the_harness(
-    jenkins_with_keys: Jenkins,
+    jenkins: Jenkins,
     git_repo: GitRepoHelper,
+    tmp_path: Path,
     path: str,
     build: dict[str, Any],
     stages: list[str],
@@ -390,18 +416,24 @@ def test_every_jenkinsfile_runs_through_the_harness(
     """Only steps the harness knows, on the paths a client without runners.toml takes.
 
     Every ``runners`` call fails here (exit 2, no configuration); what is checked
-    is that Groovy 2.4 runs the file and each step it reaches is emulated.
+    is that Groovy 2.4 runs the file and each step it reaches is emulated, with
+    only its zone's agents and credentials.
     """
     git_repo.write("README", "no runners.toml\n")
     git_repo.commit("empty client")
-    jenkins_with_keys.add_credentials(**{"runners-aws-backup": "aws"})
 
-    result = jenkins_with_keys.run(
-        ROOT / path,
-        scm=Scm.at(git_repo.root, "HEAD"),
-        causes=[Cause.user("olivia")],
-        **build,
-    )
+    if path == "Jenkinsfile":
+        jenkins = merge_request_zone(jenkins)
+        result = jenkins.run(
+            JENKINSFILE, scm=Scm.at(git_repo.root, "HEAD"), causes=[Cause.user("olivia")], **build
+        )
+    else:
+        jenkins = production_zone(jenkins)
+        result = jenkins.run(
+            as_synced(path, git_repo.root, "production", tmp_path),
+            causes=[Cause.user("olivia")],
+            **build,
+        )
 
     assert result.stages_run == stages
     assert result.sh, "no sh step ran"

@@ -152,6 +152,28 @@ def test_checkout_scm_clones_the_build_commit_detached(
     assert result.stage("Declarative: Checkout SCM").agent
 
 
+def test_checkout_of_a_named_git_repository_takes_a_branch_head_or_a_commit(
+    jenkins: Jenkins, git_repo: GitRepoHelper
+) -> None:
+    git_repo.write("a.txt", "1\n")
+    first = git_repo.commit("first")
+    git_repo.write("a.txt", "2\n")
+    second = git_repo.commit("second")
+    branch = git_repo.git("rev-parse", "--abbrev-ref", "HEAD")
+    params = {"URL": str(git_repo.root), "BRANCH": branch, "COMMIT": first}
+
+    missing = jenkins.run(JENKINSFILES / "checkout-git.Jenkinsfile", params=params)
+    assert missing.result == "FAILURE"
+    assert "Could not find credentials entry with ID 'git'" in missing.log
+
+    jenkins.add_credentials(git="usernamePassword")
+    result = jenkins.run(JENKINSFILES / "checkout-git.Jenkinsfile", params=params)
+    assert result.result == "SUCCESS", result.log
+    assert f"head {second} on origin/{branch}" in result.log
+    assert result.stages_run == ["Head", "Pinned"]
+    assert [e["commit"] for e in result.of_type("checkout")] == [second, first]
+
+
 def test_credentials_are_bound_inside_the_block_only_masked_and_recorded(
     jenkins: Jenkins,
 ) -> None:

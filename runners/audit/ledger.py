@@ -1,10 +1,18 @@
 """Append-only storage for audit records: one S3 object each, plus a local JSONL file.
 
 In S3 each record is its own object, written with ``If-None-Match: *`` so it
-can never be overwritten (and the prefix is ready for S3 Object Lock). The
-local JSONL file gets the same record appended with one ``write`` on an
-``O_APPEND`` descriptor. A record that cannot reach S3 is still in the local
-file and is uploaded by the next run that can.
+can never be overwritten; the state-backend module keeps every version under
+Object Lock and denies deleting one. The local JSONL file gets the same record
+appended with one ``write`` on an ``O_APPEND`` descriptor. A record that
+cannot reach S3 is still in the local file and is uploaded by the next run
+that can.
+
+Plan and drift records go under ``<prefix>/plan-records/``, apply records
+(refusals included) under ``<prefix>/audit/``. The plan role, whose keys the
+merge-request zone holds, may write only the first (runner-role): IAM cannot
+read a record's content, but it can tell prefixes apart, so the prefix is what
+proves an apply record came from the apply role. An apply record found under
+the plan prefix is reported and left out.
 """
 
 from __future__ import annotations
@@ -56,13 +64,21 @@ class LocalLedger:
                     log.warn(f"{self.path}:{number}: not an audit record; skipped")
 
 
+# Records the plan role writes; any other kind belongs under the apply prefix.
+PLAN_KINDS = frozenset({"plan", "drift"})
+
+
 class S3Ledger:
     def __init__(self, client: Any, bucket: str, prefix: str) -> None:
-        self.client, self.bucket, self.prefix = client, bucket, prefix.rstrip("/") + "/audit/"
+        base = prefix.rstrip("/") + "/"
+        self.client, self.bucket = client, bucket
+        self.prefix = base + "audit/"  # apply records: the apply role's
+        self.plan_prefix = base + "plan-records/"  # plan and drift records: the plan role's
 
     def key(self, record: AuditRecord) -> str:
         day = record.started_at[:10].replace("-", "/")
-        return f"{self.prefix}{day}/{record.stack}/{record.environment}/{record.id}.json"
+        root = self.plan_prefix if record.kind in PLAN_KINDS else self.prefix
+        return f"{root}{day}/{record.stack}/{record.environment}/{record.id}.json"
 
     def append(self, record: AuditRecord) -> None:
         from botocore.exceptions import ClientError
@@ -85,20 +101,31 @@ class S3Ledger:
 
     def keys(self, since: dt.date | None = None) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for obj in page.get("Contents", []):
-                key = obj["Key"]
-                if since is not None and _key_day(key, self.prefix) < since:
-                    continue
-                yield key
+        for prefix in (self.prefix, self.plan_prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    key = obj["Key"]
+                    if not key.endswith(".json"):
+                        continue
+                    if since is not None and _key_day(key, prefix) < since:
+                        continue
+                    yield key
 
     def records(self, since: dt.date | None = None) -> Iterator[AuditRecord]:
         for key in self.keys(since):
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
             try:
-                yield AuditRecord.from_dict(json.loads(body))
+                record = AuditRecord.from_dict(json.loads(body))
             except (ValueError, TypeError):
                 log.warn(f"s3://{self.bucket}/{key}: not an audit record; skipped")
+                continue
+            if key.startswith(self.plan_prefix) and record.kind not in PLAN_KINDS:
+                log.warn(
+                    f"s3://{self.bucket}/{key}: a {record.kind} record where only the plan role "
+                    "writes; not genuine, skipped"
+                )
+                continue
+            yield record
 
 
 def _key_day(key: str, prefix: str) -> dt.date:

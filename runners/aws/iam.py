@@ -59,6 +59,8 @@ _KMS_COPY = (
     "kms:ReEncryptTo",
 )
 _IMPLIED: dict[tuple[str, str], tuple[str, ...]] = {
+    # The session carries the build's source identity and tags (runners.aws.identity).
+    ("sts", "AssumeRole"): ("sts:SetSourceIdentity", "sts:TagSession"),
     ("ec2", "CreateSnapshot"): ("ec2:CreateTags",),
     ("ec2", "CreateSnapshots"): ("ec2:CreateTags",),
     ("ec2", "CopySnapshot"): ("ec2:CreateTags", *_KMS_COPY),

@@ -4,7 +4,9 @@ With no account (the default) the runner's own credentials are used as boto3
 finds them: environment, ``AWS_PROFILE``, instance role. With an account and a
 role ARN template, the factory assumes ``role_arn_template.format(account=...)``
 through STS; the assumed credentials are fetched on first use and refreshed
-before they expire, so a long ship run never dies at the one-hour mark.
+before they expire, so a long ship run never dies at the one-hour mark. The
+session carries the build's identity (``runners.aws.identity``): CloudTrail
+then shows which build, and whose, acted in the account.
 
 Nothing here touches the network until a client makes a call, and every
 client honours the standard configuration (``AWS_ENDPOINT_URL``, profile,
@@ -25,6 +27,7 @@ from botocore.credentials import CredentialProvider, Credentials, DeferredRefres
 from botocore.exceptions import ProfileNotFound
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
+from runners.aws.identity import SessionIdentity
 from runners.errors import UsageError
 
 if TYPE_CHECKING:
@@ -85,10 +88,12 @@ class SessionFactory:
         role_arn_template: str | None = None,
         session_name: str = "runners",
         config: Config = DEFAULT_CONFIG,
+        identity: SessionIdentity | None = None,
     ) -> None:
         self._base = base
         self.role_arn_template = role_arn_template
         self.session_name = session_name
+        self.identity = identity or SessionIdentity()
         self.config = config
         self._sessions: dict[str | None, boto3.Session] = {}
         self._clients: dict[tuple[str, str | None, str, bool], Any] = {}
@@ -179,6 +184,7 @@ class SessionFactory:
                 RoleArn=role_arn,
                 RoleSessionName=self.session_name,
                 DurationSeconds=ASSUMED_ROLE_SECONDS,
+                **self.identity.assume_role_params(),  # type: ignore[arg-type]
             )["Credentials"]
             return {
                 "access_key": creds["AccessKeyId"],

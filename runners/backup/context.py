@@ -8,6 +8,7 @@ the other resources. The command prints the failures at the end and exits 1.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import TextIO, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from runners.aws import identity
 from runners.aws.retry import HARD_QUOTAS, Backoff, error_code
 from runners.aws.session import SessionFactory
 from runners.backup.engines import ENGINES, Clients, Engine
@@ -32,7 +34,9 @@ T = TypeVar("T")
 def sessions_for(policy: Policy) -> SessionFactory:
     """The clients a command uses, once credentials are known to exist; tests replace this."""
     factory = SessionFactory(
-        role_arn_template=policy.role_arn, session_name=f"runners-{policy.name}"
+        role_arn_template=policy.role_arn,
+        session_name=f"runners-{policy.name}",
+        identity=identity.from_environment(os.environ),
     )
     factory.require_credentials()
     return factory

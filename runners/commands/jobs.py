@@ -20,19 +20,27 @@ from runners.errors import ExitCode, OperationFailed, Refused, UsageError
 
 if TYPE_CHECKING:
     from runners.config import Config
+    from runners.jenkins.client import JenkinsClient
+    from runners.jenkins.jobs import Rendered
 
 
 def _sync(cfg: Config, args: argparse.Namespace) -> int:
     from runners.jenkins import jobs
     from runners.jenkins.client import connect
 
+    if args.check and args.dry_run:
+        raise UsageError(
+            "jobs sync: --check and --dry-run exclude each other (--check writes nothing)"
+        )
     rendered = jobs.render_all(cfg, jobs.catalog(cfg))
     client = connect(cfg.jenkins, cfg.path, os.environ)
+    if args.check:
+        return _check(cfg, client, rendered)
     log.step(
         f"jenkins {client.url} as {client.user}"
         + (" (dry run: nothing is written)" if args.dry_run else "")
     )
-    actions = jobs.plan(client, rendered, cfg.jenkins.folder)
+    actions = jobs.plan(client, rendered, jobs.zone_folders(cfg))
 
     def report(action: jobs.Action) -> None:
         detail = f": {action.reason}" if action.reason else ""
@@ -63,6 +71,20 @@ def _sync(cfg: Config, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _check(cfg: Config, client: JenkinsClient, rendered: list[Rendered]) -> int:
+    from runners.jenkins import zonecheck
+
+    log.step(f"jenkins {client.url} as {client.user} (check: nothing is written)")
+    deviations = zonecheck.check(cfg, client, rendered)
+    for deviation in deviations:
+        print(f"deviation  {deviation.where}: {deviation.what}", flush=True)
+    if deviations:
+        print(f"{len(deviations)} deviation(s)")
+        return ExitCode.FAILED
+    print(f"no deviations: {len(rendered)} jobs and folders as runners makes them")
+    return ExitCode.OK
+
+
 def _approvers(cfg: Config, args: argparse.Namespace) -> int:
     env = cfg.environment(args.env)
     if not env.approvers:
@@ -90,10 +112,13 @@ ACTIONS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
 
 class JobsCommand(Command):
     description = (
-        "sync: create or update the multibranch, backup, on-demand, drift and DR jobs from the "
-        "templates in pipelines/jobs/. Jobs runners did not make are never touched, and none is "
-        "deleted. Exit 0 done, 1 a job could not be written, 3 a job was refused (not made by "
-        "runners), 66/67/69/77 Jenkins said 404/401/unreachable/403."
+        "sync: create or update the two zones' folders and jobs (merge-request: the multibranch "
+        "job; production: production, backup, on-demand, verify-restore, ship-s3, drift and DR) "
+        "from runners' own templates and pipelines. Jobs runners did not make are never touched, "
+        "and none is deleted. --check reads Jenkins and reports what deviates from the zones. "
+        "Exit 0 done (no deviation), 1 a job could not be written (--check: a deviation), 2 bad "
+        "config, 3 a job was refused (not made by runners), 66/67/69/77 Jenkins said "
+        "404/401/unreachable/403."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -102,12 +127,19 @@ class JobsCommand(Command):
         sync = subs.add_parser(
             "sync",
             help="create or update the jobs (idempotent)",
-            description="Create or update the jobs; --dry-run prints a diff per job.",
+            description="Create or update the jobs; --dry-run prints a diff per job; --check "
+            "reports deviations from the zones without writing.",
         )
         sync.add_argument(
             "--dry-run",
             action="store_true",
             help="read Jenkins and print a unified diff per job; write nothing",
+        )
+        sync.add_argument(
+            "--check",
+            action="store_true",
+            help="read Jenkins and report what deviates from the zones (credentials visible in "
+            "the wrong folder, pipelines not pinned, missing schedules); exit 1 if anything does",
         )
         approvers = subs.add_parser(
             "approvers",

@@ -87,6 +87,38 @@ class JenkinsClient:
             data = json.loads(self._get(url).text)
         return list(data.get("jobs") or [])
 
+    def request_scan(self, name: str) -> None:
+        """Ask a multibranch job to scan its repository now (what "Scan Now" does)."""
+        url = f"{self.url}{job_path(name)}build?delay=0"
+        with self._call("start a scan of", f"job {name}"):
+            self._server.jenkins_request(requests.Request("POST", url))
+
+    # -- credentials --------------------------------------------------------
+
+    def credential_ids(self, context: str) -> list[str] | None:
+        """The IDs of the credentials stored in a folder ("" = Jenkins' global store).
+
+        None when the item has no credentials store (not a folder, or the
+        Folders plugin's credentials property is absent). Every domain is read:
+        a pipeline binds a credential by ID whatever its domain.
+        """
+        import jenkins
+
+        store = "system" if not context else "folder"
+        base = f"{self.url}{job_path(context)}credentials/store/{store}/"
+        subject = f"the credentials of {context or 'Jenkins (global)'}"
+        with self._call("read", subject):
+            try:
+                domains = json.loads(self._get(f"{base}api/json?tree=domains[urlName]").text)
+            except jenkins.NotFoundException:
+                return None
+            ids: list[str] = []
+            for domain in sorted(domains.get("domains") or {}):
+                url = f"{base}domain/{quote(domain, safe='')}/api/json?tree=credentials[id]"
+                listed = json.loads(self._get(url).text)
+                ids.extend(str(c.get("id")) for c in listed.get("credentials") or [])
+        return ids
+
     # -- builds -----------------------------------------------------------
 
     def queue_build(self, name: str, params: list[tuple[str, str]], parameterized: bool) -> int:

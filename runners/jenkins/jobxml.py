@@ -7,11 +7,18 @@ the same thing is "unchanged" however Jenkins re-serialized the file (it adds
 ``plugin="name@version"`` attributes, an XML 1.1 declaration, and may add or
 drop defaulted fields when plugins change).
 
-Merging: runners owns the elements it renders; everything else in the live
-config is kept. The Jenkinsfile's ``triggers``/``options`` land in job
-properties at run time (Declarative pipelines record them in ``actions``), an
+Merging: runners owns the elements it renders (the definition, the
+parameters, the schedule, a multibranch job's sources and scan trigger);
+everything else in the live config is kept. A Jenkinsfile's ``options`` land in
+job properties at run time (Declarative records them in ``actions``), an
 operator may disable a job, a folder holds credentials: posting the template
-as it stands would wipe all of that, and a backup job would lose its cron.
+as it stands would wipe all of that.
+
+Essentials: the fingerprint says whether runners' rendering changed, not
+whether someone changed the job in Jenkins. What decides which code runs with
+which schedule (an inline pipeline script and its sandbox, the schedule, a
+multibranch job's discovery and scan) is therefore read from the live config
+and compared too: a job whose essentials differ is updated, never "unchanged".
 """
 
 from __future__ import annotations
@@ -28,9 +35,13 @@ MARKER = "[runners:managed]"
 _MARKER_RE = re.compile(r"\[runners:managed(?: ([0-9a-f]{16}))?\]")
 
 # Top-level elements Jenkins or an operator owns once the job exists.
-KEEP_LIVE = frozenset({"actions", "triggers", "disabled"})
+KEEP_LIVE = frozenset({"actions", "disabled"})
 # Job properties runners owns inside <properties>; any other property is kept.
-OWNED_PROPERTIES = frozenset({"hudson.model.ParametersDefinitionProperty"})
+SCHEDULE_PROPERTY = "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty"
+OWNED_PROPERTIES = frozenset({"hudson.model.ParametersDefinitionProperty", SCHEDULE_PROPERTY})
+INLINE_DEFINITION = "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
+MULTIBRANCH = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
+SCAN_TRIGGER = "com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger"
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,53 @@ def ownership(root: ET.Element) -> Ownership:
     if not found:
         return Ownership(managed=False, fingerprint=None)
     return Ownership(managed=True, fingerprint=found.group(1))
+
+
+def essentials(root: ET.Element) -> dict[str, str]:
+    """What decides which code a job runs, with what, and when; one string each.
+
+    ``definition`` is the class of a pipeline job's definition; ``script`` and
+    ``sandbox`` its inline pipeline; ``scm`` the repositories and branches a
+    definition from SCM follows; ``schedule`` the cron specs in the job's
+    properties; ``scan`` a multibranch job's periodic scan interval (ms);
+    ``discovery`` the traits of its branch sources; ``script_path`` the file it
+    runs. Absent facts are absent keys.
+    """
+    facts: dict[str, str] = {}
+    definition = root.find("definition")
+    if definition is not None:
+        facts["definition"] = definition.get("class", "")
+        if definition.find("script") is not None:
+            facts["script"] = definition.findtext("script") or ""
+            facts["sandbox"] = (definition.findtext("sandbox") or "false").strip()
+        scm = definition.find("scm")
+        if scm is not None:
+            urls = [u.text or "" for u in scm.iter("url")]
+            branches = [b.text or "" for b in scm.iter("name")]
+            facts["scm"] = f"{' '.join(urls)} @ {' '.join(branches)}"
+            facts["script_path"] = (definition.findtext("scriptPath") or "").strip()
+    specs = [
+        (spec.text or "").strip()
+        for prop in root.findall(f"properties/{SCHEDULE_PROPERTY}")
+        for spec in prop.iter("spec")
+    ]
+    if specs:
+        facts["schedule"] = " | ".join(specs)
+    scan = root.find(f"triggers/{SCAN_TRIGGER}")
+    if scan is not None:
+        facts["scan"] = (scan.findtext("interval") or "").strip()
+    sources = root.find("sources")
+    if sources is not None:
+        traits = sorted(t.tag for t in sources.iter() if t.tag.endswith("Trait"))
+        facts["discovery"] = " ".join(traits)
+        facts["script_path"] = (root.findtext("factory/scriptPath") or "").strip()
+    return facts
+
+
+def essentials_differ(live: ET.Element, desired: ET.Element) -> list[str]:
+    """The names of the essentials that differ, in a stable order."""
+    have, want = essentials(live), essentials(desired)
+    return sorted(k for k in have.keys() | want.keys() if have.get(k) != want.get(k))
 
 
 def merge(live: ET.Element, desired: ET.Element) -> ET.Element:

@@ -3,6 +3,12 @@
 The API token never appears in the file: ``token_env`` names the environment
 variable that holds it, so runners.toml can live in git. A key that looks like
 it holds a secret is refused with a line saying what to write instead.
+
+The jobs go into two zones, each a folder inside ``folder``: the merge-request
+zone (``merge_request_folder``) and the production zone (``production_folder``).
+The credential IDs each zone's pipelines bind are fixed (``ZONE_CREDENTIALS``):
+a setting that would hand the merge-request zone a production credential is
+refused here, before anything reaches Jenkins.
 """
 
 from __future__ import annotations
@@ -22,11 +28,31 @@ if TYPE_CHECKING:
 PLATFORMS = ("gitlab", "github", "git")
 DEFAULT_TOKEN_ENV = "JENKINS_API_TOKEN"  # noqa: S105  # a variable name, not a token
 DEFAULT_COMMENT_TOKEN_ENV = "RUNNERS_MR_TOKEN"  # noqa: S105  # a variable name
-DEFAULT_TEMPLATES = "pipelines/jobs"
+
+# The credential IDs the pipelines bind, by zone. The merge-request zone may
+# hold only the plan-only AWS keys and the comment token; the others live in
+# the production folder alone (docs/jenkins.md, "The two zones").
+PLAN_CREDENTIAL = "runners-aws-plan"
+COMMENT_CREDENTIAL = "runners-mr-token"
+WRITE_CREDENTIAL = "runners-aws-write"
+BACKUP_CREDENTIAL = "runners-aws-backup"
+SIGNING_CREDENTIAL = "runners-plan-signing-key"
+MERGE_REQUEST_CREDENTIALS = frozenset({PLAN_CREDENTIAL, COMMENT_CREDENTIAL})
+PRODUCTION_ONLY_CREDENTIALS = frozenset({WRITE_CREDENTIAL, BACKUP_CREDENTIAL, SIGNING_CREDENTIAL})
+
+# When the scheduled jobs run, unless [jenkins.schedules] says otherwise.
+DEFAULT_SCHEDULES = {
+    "backup": "H 2 * * *",
+    "drift": "H 5 * * *",
+    "ship_s3": "H 3 * * *",
+    "verify_restore": "H 4 * * 0",
+}
+_CRON_FIELD = re.compile(r"^(\*|H|[0-9A-Za-z]+)([-,/()0-9A-Za-z*]*)$")
 
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SECRET_KEYS = ("token", "api_token", "password", "secret")
+_BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,16 @@ class Comments:
 
 
 @dataclass(frozen=True)
+class Schedules:
+    """Cron specs, as Jenkins writes them (``H`` spreads the load), of the scheduled jobs."""
+
+    backup: str = DEFAULT_SCHEDULES["backup"]
+    drift: str = DEFAULT_SCHEDULES["drift"]
+    ship_s3: str = DEFAULT_SCHEDULES["ship_s3"]
+    verify_restore: str = DEFAULT_SCHEDULES["verify_restore"]
+
+
+@dataclass(frozen=True)
 class JenkinsSettings:
     url: str | None = None
     user: str | None = None
@@ -67,11 +103,15 @@ class JenkinsSettings:
     folder: str = ""  # "" is the top level; "a/b" nests
     environment: str | None = None  # what the backup, drift and DR jobs work on
     repository: Repository | None = None
+    merge_request_folder: str = "merge-requests"  # the merge-request zone, inside ``folder``
+    production_folder: str = "production"  # the production zone, inside ``folder``
     multibranch_job: str = "terraform"
     drift_stacks: tuple[str, ...] = ()
     backup_policies: tuple[str, ...] = ()
+    verify_restore_policies: tuple[str, ...] | None = None  # None: every backup policy
+    ship_s3_policies: tuple[str, ...] | None = None  # None: every [dr.s3.POLICY]
     dr_job: bool = True
-    templates: Path | None = None
+    schedules: Schedules = field(default_factory=Schedules)
     poll_seconds: float = 2.0
     request_timeout: float = 30.0
     comments: Comments = field(default_factory=Comments)
@@ -81,6 +121,16 @@ class JenkinsSettings:
         if job.startswith("/"):
             return job.strip("/")
         return f"{self.folder}/{job}" if self.folder else job
+
+    @property
+    def merge_request_zone(self) -> str:
+        """The merge-request folder's full name."""
+        return self.full_name(self.merge_request_folder)
+
+    @property
+    def production_zone(self) -> str:
+        """The production folder's full name."""
+        return self.full_name(self.production_folder)
 
 
 def parse(
@@ -100,15 +150,26 @@ def parse(
         "folder",
         "environment",
         "repository",
+        "merge_request_folder",
+        "production_folder",
         "multibranch_job",
         "drift_stacks",
         "backup_policies",
+        "verify_restore_policies",
+        "ship_s3_policies",
         "dr_job",
+        "schedules",
         "templates",
         "poll_seconds",
         "request_timeout",
         "comments",
     )
+    if "templates" in table.data:
+        raise table.fail(
+            "templates",
+            "is no longer read: the job templates and the production pipelines come from the "
+            "runners library, never from the client's repository (docs/jenkins.md); remove it",
+        )
     url = table.str("url")
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
         raise table.fail("url", f"expected an http:// or https:// URL, got {url!r}")
@@ -117,7 +178,13 @@ def parse(
         if not _JOB_NAME.match(part):
             raise table.fail("folder", f"expected folder names separated by '/', got {folder!r}")
     environment = _environment(table, environments)
-    templates = table.str("templates", default=DEFAULT_TEMPLATES) or DEFAULT_TEMPLATES
+    merge_request_folder = _job_name(table, "merge_request_folder", "merge-requests")
+    production_folder = _job_name(table, "production_folder", "production")
+    if merge_request_folder == production_folder:
+        raise table.fail(
+            "production_folder",
+            f"{production_folder!r} is also the merge_request_folder; the zones need a folder each",
+        )
     settings = JenkinsSettings(
         url=url,
         user=table.str("user"),
@@ -125,11 +192,19 @@ def parse(
         folder=folder,
         environment=environment,
         repository=_repository(table.table("repository"), environments.get(environment or "")),
+        merge_request_folder=merge_request_folder,
+        production_folder=production_folder,
         multibranch_job=_job_name(table, "multibranch_job", "terraform"),
         drift_stacks=_drift_stacks(table, environment, stacks),
         backup_policies=_names(table, "backup_policies"),
+        verify_restore_policies=_names(table, "verify_restore_policies")
+        if table.has("verify_restore_policies")
+        else None,
+        ship_s3_policies=_names(table, "ship_s3_policies")
+        if table.has("ship_s3_policies")
+        else None,
         dr_job=table.bool("dr_job", True),
-        templates=Path(templates) if Path(templates).is_absolute() else root / templates,
+        schedules=_schedules(table.table("schedules")),
         poll_seconds=table.float("poll_seconds", 2.0, minimum=0.01),
         request_timeout=table.float("request_timeout", 30.0, minimum=1.0),
         comments=_comments(table.table("comments")),
@@ -190,6 +265,22 @@ def _drift_stacks(
     return names
 
 
+def _schedules(table: Table) -> Schedules:
+    table.only(*DEFAULT_SCHEDULES)
+    specs = {}
+    for key, default in DEFAULT_SCHEDULES.items():
+        spec = " ".join((table.str(key, default=default) or default).split())
+        fields = spec.split(" ")
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise table.fail(
+                key,
+                f"expected a Jenkins cron spec of five fields such as {default!r}, got {spec!r}",
+            )
+        specs[key] = spec
+    table.check_unknown()
+    return Schedules(**specs)
+
+
 def _repository(table: Table, env: Environment | None) -> Repository | None:
     if not table.data:
         return None
@@ -200,10 +291,22 @@ def _repository(table: Table, env: Environment | None) -> Repository | None:
     branch = table.str("branch") or (env.branch if env else None)
     if branch is None:
         raise table.fail("branch", "is required when [jenkins] names no environment")
+    if not _BRANCH.match(branch):
+        raise table.fail("branch", f"expected a branch name, got {branch!r}")
+    if "\n" in url or "'" in url:
+        raise table.fail("url", f"expected a clone URL, got {url!r}")
+    credentials_id = table.str("credentials_id")
+    if credentials_id in PRODUCTION_ONLY_CREDENTIALS:
+        # Both zones check out with it: the merge-request zone would hold it too.
+        raise table.fail(
+            "credentials_id",
+            f"{credentials_id!r} is a production-only credential; the checkout credential is "
+            "used by the merge-request zone as well: give it its own ID",
+        )
     repo = Repository(
         url=url,
         platform=platform,
-        credentials_id=table.str("credentials_id"),
+        credentials_id=credentials_id,
         branch=branch,
         server=table.str("server"),
     )

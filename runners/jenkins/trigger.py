@@ -65,14 +65,27 @@ def declared_parameters(info: dict[str, Any]) -> list[str]:
     return names
 
 
+def _suggest(job: str, info: dict[str, Any]) -> str:
+    """Jobs that exist in the container, as ``runners trigger`` takes them.
+
+    Jenkins names a multibranch job's branch jobs with ``/`` encoded
+    (``feature%2Fdns`` for branch ``feature/dns``); the name is given as the
+    API lists it, which is what the job's URL is built from.
+    """
+    names = [str(child.get("name")) for child in info.get("jobs") or [] if child.get("name")]
+    if not names:
+        return "it holds no job yet (a multibranch job gets one per branch or merge request after a scan)"
+    shown = ", ".join(f"{job}/{name}" for name in names[:5])
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return f"trigger a job in it: {shown}{more}"
+
+
 def start(client: JenkinsClient, job: str, params: list[tuple[str, str]]) -> int:
     """Queue a build of ``job`` after checking it can take these parameters."""
     info = client.job_info(job)
     kind = str(info.get("_class", ""))
     if any(c in kind for c in _CONTAINERS) or "jobs" in info:
-        raise UsageError(
-            f"{job} is a folder or multibranch project: trigger a job in it, e.g. {job}/production"
-        )
+        raise UsageError(f"{job} is a folder or multibranch project: {_suggest(job, info)}")
     if info.get("buildable") is False:
         raise UsageError(f"{job} is disabled in Jenkins: enable it first")
     declared = declared_parameters(info)

@@ -585,8 +585,8 @@ class Steps {
         Map a
         if (rest.isEmpty()) {
             a = [:]
-        } else if (rest.size() == 1 && rest[0] instanceof Map) {
-            a = rest[0] as Map
+        } else if (rest.size() == 1 && rest[0] instanceof Map && !(rest[0] as Map).containsKey('$class')) {
+            a = rest[0] as Map   // a map with $class is a describable, the lone positional argument
         } else if (rest.size() == 1 && PARAMS[name]) {
             a = [(PARAMS[name][0]): rest[0]]
         } else {
@@ -662,8 +662,11 @@ class Steps {
     Object stageStep(Map a, Closure body) { build.scriptedStage(a.name.toString(), body) }
 
     Object checkoutStep(Map a) {
+        if (a.scm instanceof Map && (a.scm as Map)['$class'] == 'GitSCM') {
+            return build.checkoutGit(a.scm as Map)
+        }
         if (!a.scm.is(build.scm)) {
-            throw build.harness('checkout: only `checkout scm` is emulated')
+            throw build.harness("checkout: only `checkout scm` and `checkout([\$class: 'GitSCM', ...])` are emulated")
         }
         return build.checkout()
     }
@@ -1046,6 +1049,68 @@ class Rehearsal {
         Map vars = [GIT_COMMIT: scmSpec.commit, GIT_URL: scmSpec.url, GIT_BRANCH: scmSpec.branch]
         emit('checkout', [commit: scmSpec.commit, workspace: ws.path])
         return vars.findAll { k, v -> v != null }
+    }
+
+    static final Set<String> GIT_SCM_KEYS = ['$class', 'branches', 'userRemoteConfigs', 'extensions'] as Set
+    static final Set<String> GIT_EXTENSIONS = ['CleanBeforeCheckout', 'CleanCheckout'] as Set
+
+    /**
+     * `checkout([$class: 'GitSCM', ...])` as the Git plugin runs it: one remote, its refspec
+     * (default: every branch), its credentials (which must exist), then the first branch spec
+     * checked out detached: a commit, `refs/heads/B` or `*\/B` (both as origin/B).
+     */
+    Map checkoutGit(Map g) {
+        Set unknown = g.keySet()*.toString().toSet() - GIT_SCM_KEYS
+        if (unknown) {
+            throw harness("checkout GitSCM does not take ${unknown.sort()}")
+        }
+        List remotes = (g.userRemoteConfigs ?: []) as List
+        List branches = (g.branches ?: []) as List
+        if (remotes.size() != 1 || branches.size() != 1) {
+            throw harness('checkout GitSCM: give one userRemoteConfigs entry and one branch spec')
+        }
+        Map remote = remotes[0] as Map
+        Set badKeys = remote.keySet()*.toString().toSet() - (['url', 'refspec', 'credentialsId', 'name'] as Set)
+        if (badKeys || !remote.url) {
+            throw harness("checkout GitSCM: a remote takes url, refspec, credentialsId and name (got ${remote.keySet()})")
+        }
+        ((g.extensions ?: []) as List).each { Object e ->
+            String kind = (e as Map)['$class']?.toString()
+            if (!GIT_EXTENSIONS.contains(kind)) {
+                throw harness("checkout GitSCM: extension ${kind} is not emulated")
+            }
+        }
+        if (remote.credentialsId) {
+            credentials.stored(remote.credentialsId.toString(), null)
+        }
+        String url = remote.url.toString()
+        String wanted = (branches[0] as Map).name.toString()
+        String ref = wanted ==~ /[0-9a-f]{40}/ ? wanted
+            : wanted.startsWith('refs/heads/') ? 'refs/remotes/origin/' + wanted.substring('refs/heads/'.length())
+            : wanted.startsWith('*/') ? 'refs/remotes/origin/' + wanted.substring(2) : wanted
+        log("Checking out ${wanted} from ${url}")
+        git(['init', '-q'])
+        git(['config', 'remote.origin.url', url])
+        git(['config', '--add', 'remote.origin.fetch', (remote.refspec ?: '+refs/heads/*:refs/remotes/origin/*').toString()])
+        git(['fetch', '--no-tags', '-q', 'origin'])
+        git(['checkout', '-q', '-f', '--detach', ref])
+        git(['clean', '-q', '-ffdx'])
+        String commit = gitOutput(['rev-parse', 'HEAD']).trim()
+        emit('checkout', [commit: commit, workspace: ws.path])
+        Map vars = [GIT_COMMIT: commit, GIT_URL: url]
+        if (ref.startsWith('refs/remotes/')) {
+            vars.GIT_BRANCH = ref.substring('refs/remotes/'.length())
+        }
+        return vars
+    }
+
+    private String gitOutput(List<String> args) {
+        Process p = new ProcessBuilder(['git'] + args).directory(ws).start()
+        String text = p.inputStream.getText('UTF-8')
+        if (p.waitFor() != 0) {
+            throw new AbortException("git ${args.join(' ')} returned exit code ${p.exitValue()}")
+        }
+        return text
     }
 
     private void git(List<String> args) {

@@ -1,11 +1,16 @@
 # Three roles, one per duty, so each job holds only what it needs:
 #   <name>-plan    read the managed resources and the state; take Terraform's
-#                  lock; the runners' locks and audit records; DR look-ups.
-#   <name>-apply   plan's reads plus writes to the managed resources, and
-#                  explicit denies on the runners' own safety net.
+#                  lock; write its plan records; DR look-ups.
+#   <name>-apply   plan's reads plus writes to the managed resources, the
+#                  runners' stack locks and apply records, and explicit denies
+#                  on the runners' own safety net.
 #   <name>-backup  snapshot, copy and delete only what carries the backup tag.
-# The documents come from ./policies, which the runners' tests evaluate and
-# check against the AWS calls the code declares.
+# Each role trusts its own duty's principal only (plan_principal_arns, ...,
+# and optionally Jenkins jobs through OIDC), so the plan principal, whose keys
+# the merge-request zone holds, can never assume apply or backup.
+# The documents, trust policies included, come from ./policies, which the
+# runners' tests evaluate for every principal and check against the AWS calls
+# the code declares.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -27,6 +32,12 @@ module "policies" {
   backup_kms_key_arns  = var.backup_kms_key_arns
   backup_bucket_arn    = var.backup_bucket_arn
   protected_arns       = var.protected_arns
+
+  plan_principal_arns   = var.plan_principal_arns
+  apply_principal_arns  = var.apply_principal_arns
+  backup_principal_arns = var.backup_principal_arns
+  external_id           = var.external_id
+  jenkins_oidc          = var.jenkins_oidc
 }
 
 locals {
@@ -37,30 +48,12 @@ locals {
   }
 }
 
-data "aws_iam_policy_document" "trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "AWS"
-      identifiers = var.trusted_principal_arns
-    }
-    dynamic "condition" {
-      for_each = var.external_id == null ? [] : [var.external_id]
-      content {
-        test     = "StringEquals"
-        variable = "sts:ExternalId"
-        values   = [condition.value]
-      }
-    }
-  }
-}
-
 resource "aws_iam_role" "runner" {
   for_each = local.duties
 
   name                 = "${var.name}-${each.key}"
   description          = "runners: ${each.key}"
-  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  assume_role_policy   = module.policies.trust[each.key]
   max_session_duration = var.session_hours[each.key] * 3600
   tags                 = var.tags
 }

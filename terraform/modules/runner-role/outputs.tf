@@ -14,8 +14,13 @@ output "backup_role_arn" {
 }
 
 output "caller_policy_json" {
-  description = "Attach this to the identity Jenkins runs as: it may assume the three roles and nothing else."
-  value       = module.policies.caller
+  description = "By duty (plan, apply, backup), the policy for that duty's principal: it may assume its own role and nothing else. Give the principals no other permissions."
+  value       = module.policies.callers
+}
+
+output "trust_policy_json" {
+  description = "By duty, the role's trust policy (JSON), as attached."
+  value       = module.policies.trust
 }
 
 output "policy_documents" {

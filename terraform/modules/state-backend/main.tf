@@ -2,12 +2,21 @@
 # locks with a lock file in the same bucket (use_lockfile = true, S3
 # conditional writes), so no DynamoDB table is needed. Versioned so a bad
 # write can be rolled back, KMS-encrypted, TLS-only, never public.
+#
+# The runners' audit trail lives here too, under Object Lock: every version
+# is retained (object_lock_days), and the bucket policy denies removing or
+# shortening the retention of a record to every principal, and writing apply
+# records or removing stack locks to all but the apply role.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
   account_root = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
+  bucket_arn   = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
+  audit        = "${local.bucket_arn}/${var.runner_key_prefix}audit/*"
+  plan_records = "${local.bucket_arn}/${var.runner_key_prefix}plan-records/*"
+  stack_locks  = "${local.bucket_arn}/${var.runner_key_prefix}locks/*"
 }
 
 data "aws_iam_policy_document" "key" {
@@ -57,6 +66,24 @@ resource "aws_s3_bucket_versioning" "state" {
   versioning_configuration {
     status = "Enabled"
   }
+}
+
+# Object Lock on every version the bucket keeps: state, the runners' audit and
+# plan records, lock files. A deletion only adds a delete marker (Terraform's
+# lock file is released that way); the locked versions stay. Enabling it on
+# an existing, versioned bucket needs no replacement.
+resource "aws_s3_bucket_object_lock_configuration" "state" {
+  bucket              = aws_s3_bucket.state.id
+  object_lock_enabled = "Enabled"
+
+  rule {
+    default_retention {
+      mode = var.object_lock_mode
+      days = var.object_lock_days
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.state]
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
@@ -143,9 +170,88 @@ data "aws_iam_policy_document" "bucket" {
   }
 }
 
+# The audit trail: no principal removes a record or its retention, whatever
+# its IAM policy says; only the apply role writes apply records and removes
+# the runners' stack locks; governance retention is bypassed by the named
+# administrators alone.
+data "aws_iam_policy_document" "records" {
+  source_policy_documents = [data.aws_iam_policy_document.bucket.json]
+
+  statement {
+    sid    = "DenyErasingRunnerRecords"
+    effect = "Deny"
+    actions = [
+      "s3:BypassGovernanceRetention", "s3:DeleteObject", "s3:DeleteObjectVersion",
+      "s3:PutObjectLegalHold", "s3:PutObjectRetention",
+    ]
+    resources = [local.audit, local.plan_records]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.apply_role_arns) == 0 ? [] : [var.apply_role_arns]
+    content {
+      sid       = "DenyApplyRecordsButFromTheApplyRole"
+      effect    = "Deny"
+      actions   = ["s3:PutObject"]
+      resources = [local.audit]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "ArnNotEquals"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.apply_role_arns) == 0 ? [] : [concat(var.apply_role_arns, var.lock_administrator_arns)]
+    content {
+      sid       = "DenyStackLockRemovalButByTheApplyRole"
+      effect    = "Deny"
+      actions   = ["s3:DeleteObject"]
+      resources = [local.stack_locks]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "ArnNotEquals"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+    }
+  }
+
+  statement {
+    sid       = "DenyBypassingRetention"
+    effect    = "Deny"
+    actions   = ["s3:BypassGovernanceRetention"]
+    resources = ["${local.bucket_arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    dynamic "condition" {
+      for_each = length(var.retention_administrator_arns) == 0 ? [] : [var.retention_administrator_arns]
+      content {
+        test     = "ArnNotEquals"
+        variable = "aws:PrincipalArn"
+        values   = condition.value
+      }
+    }
+  }
+}
+
 resource "aws_s3_bucket_policy" "state" {
   bucket = aws_s3_bucket.state.id
-  policy = data.aws_iam_policy_document.bucket.json
+  policy = data.aws_iam_policy_document.records.json
 
   depends_on = [aws_s3_bucket_public_access_block.state]
 }

@@ -42,6 +42,9 @@ module "state" {
 
   bucket_name       = "${local.name}-terraform-state"
   access_log_bucket = module.access_logs.access_log_bucket
+  # Only the apply role writes apply records and removes the runners' stack
+  # locks; named by the ARN runner_role gives it.
+  apply_role_arns = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.name}-runners-apply"]
 }
 
 module "backup_region" {
@@ -56,13 +59,15 @@ module "backup_region" {
 module "runner_role" {
   source = "../../modules/runner-role"
 
-  name                   = "${local.name}-runners"
-  trusted_principal_arns = [var.jenkins_principal_arn]
-  regions                = [var.region, var.backup_region]
-  state_bucket_arn       = module.state.bucket_arn
-  state_kms_key_arn      = module.state.kms_key_arn
-  bucket_name_prefix     = "${local.name}-"
-  backup_kms_key_arns    = concat([module.backup_region.kms_key_arn], var.data_kms_key_arns)
+  name                  = "${local.name}-runners"
+  plan_principal_arns   = [var.runner_principal_arns.plan]
+  apply_principal_arns  = [var.runner_principal_arns.apply]
+  backup_principal_arns = [var.runner_principal_arns.backup]
+  regions               = [var.region, var.backup_region]
+  state_bucket_arn      = module.state.bucket_arn
+  state_kms_key_arn     = module.state.kms_key_arn
+  bucket_name_prefix    = "${local.name}-"
+  backup_kms_key_arns   = concat([module.backup_region.kms_key_arn], var.data_kms_key_arns)
   protected_arns = [
     module.backup_region.bucket_arn,
     "${module.backup_region.bucket_arn}/*",

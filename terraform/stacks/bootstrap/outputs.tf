@@ -13,7 +13,7 @@ output "runner_role_arns" {
 }
 
 output "jenkins_policy_json" {
-  description = "Attach to the Jenkins principal: assume the runner roles, nothing else."
+  description = "By duty, the policy to attach to that duty's principal: assume its own runner role, nothing else."
   value       = module.runner_role.caller_policy_json
 }
 

@@ -33,13 +33,17 @@ variable "backup_region" {
   }
 }
 
-variable "jenkins_principal_arn" {
-  description = "The IAM role or user the Jenkins utility server runs as; it may assume the runner roles."
-  type        = string
+variable "runner_principal_arns" {
+  description = "The IAM user or role of each Jenkins duty, whose keys are the runners-aws-plan (both zones), runners-aws-write and runners-aws-backup (production folder only) credentials. Three different principals."
+  type = object({
+    plan   = string
+    apply  = string
+    backup = string
+  })
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", var.jenkins_principal_arn))
-    error_message = "jenkins_principal_arn must be an IAM role or user ARN."
+    condition     = alltrue([for arn in values(var.runner_principal_arns) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", arn))]) && length(distinct(values(var.runner_principal_arns))) == 3
+    error_message = "runner_principal_arns must name three different IAM role or user ARNs, one per duty."
   }
 }
 

@@ -169,22 +169,70 @@ locals {
   }]
 
   # --- The runners' own calls ------------------------------------------------
-  runner_records = [
+  # The runners' own objects in the state bucket, one prefix per writer so
+  # that IAM, not the record's content, says who wrote a record:
+  #   <prefix>plan-records/  plan and drift records: the plan role writes them
+  #   <prefix>audit/         apply and refusal records: only the apply role
+  #   <prefix>locks/         stack locks: only the apply role creates or deletes
+  # Records are never deleted or overwritten by any role (state-backend puts
+  # them under Object Lock and its bucket policy denies their deletion).
+  plan_records = "${var.state_bucket_arn}/${local.runner_prefix}plan-records/*"
+  audit        = "${var.state_bucket_arn}/${local.runner_prefix}audit/*"
+  stack_locks  = "${var.state_bucket_arn}/${local.runner_prefix}locks/*"
+
+  runner_records_list = [{
+    # The whole bucket, not only the prefix: without ListBucket, S3 answers
+    # a read of a lock that does not exist with AccessDenied instead of
+    # NoSuchKey, and a free lock would look like an error.
+    Sid      = "RunnerRecordsList"
+    Action   = ["s3:ListBucket"]
+    Resource = [var.state_bucket_arn]
+  }]
+
+  runner_plan_records = concat(local.runner_records_list, [{
+    Sid      = "RunnerPlanRecords"
+    Action   = ["s3:PutObject"]
+    Resource = [local.plan_records]
+  }])
+
+  runner_apply_records = concat(local.runner_records_list, [
     {
-      # Stack locks and audit records, under one prefix of the state bucket.
-      Sid      = "RunnerRecords"
+      Sid      = "RunnerApplyRecords"
+      Action   = ["s3:PutObject"]
+      Resource = [local.audit]
+    },
+    {
+      Sid      = "RunnerStackLocks"
       Action   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-      Resource = ["${var.state_bucket_arn}/${local.runner_prefix}*"]
+      Resource = [local.stack_locks]
     },
-    {
-      # The whole bucket, not only the prefix: without ListBucket, S3 answers
-      # a read of a lock that does not exist with AccessDenied instead of
-      # NoSuchKey, and a free lock would look like an error.
-      Sid      = "RunnerRecordsList"
-      Action   = ["s3:ListBucket"]
-      Resource = [var.state_bucket_arn]
-    },
-  ]
+  ])
+
+  # Explicit denies win over every allow, including Terraform's broad ones
+  # (StateLockFile's "*.tflock" also matches a key under the runners' prefix).
+  deny_erasing_records = [{
+    Sid    = "DenyErasingRunnerRecords"
+    Effect = "Deny"
+    Action = [
+      "s3:BypassGovernanceRetention", "s3:DeleteObject", "s3:DeleteObjectVersion",
+      "s3:PutObjectLegalHold", "s3:PutObjectRetention",
+    ]
+    Resource = [local.audit, local.plan_records]
+  }]
+
+  plan_denies = concat(local.deny_erasing_records, [{
+    Sid      = "DenyPlanWritingApplyRecordsAndLocks"
+    Effect   = "Deny"
+    Action   = ["s3:DeleteObject", "s3:PutObject"]
+    Resource = [local.audit, local.stack_locks]
+  }])
+
+  backup_denies = concat(local.deny_erasing_records, [{
+    Sid      = "DenyBackupWritingRunnerRecords"
+    Effect   = "Deny"
+    Action   = ["s3:DeleteObject", "s3:PutObject"]
+    Resource = ["${var.state_bucket_arn}/${local.runner_prefix}*"]
+  }])
 
   runner_recovery_lookups = [
     {
@@ -458,11 +506,15 @@ locals {
     }],
   )
 
-  runner_assume = [{
-    Sid      = "RunnerAssumeRunnerRoles"
-    Action   = ["sts:AssumeRole"]
-    Resource = values(local.roles)
-  }]
+  # Each duty's principal may assume its own role and no other, carrying its
+  # session's source identity and tags (the build and the approver).
+  runner_assume = {
+    for duty, arn in local.roles : duty => [{
+      Sid      = "RunnerAssumeOwnRole"
+      Action   = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
+      Resource = [arn]
+    }]
+  }
 
   # --- Terraform: apply writes what the modules manage ------------------------
   regional_write = [
@@ -640,7 +692,7 @@ locals {
     var.protected_arns,
   ))
 
-  apply_denies = [
+  apply_denies = concat(local.deny_erasing_records, [
     {
       Sid    = "DenyChangingTheRunnersSafetyNet"
       Effect = "Deny"
@@ -666,20 +718,26 @@ locals {
       Resource  = "*"
       Condition = local.has_tag
     },
-  ]
+  ])
 
   allow = { Effect = "Allow" }
 
   documents = {
-    plan = concat(local.terraform_read, local.state_read, local.state_key_read, local.runner_records, local.runner_recovery_lookups)
+    plan = concat(
+      local.terraform_read, local.state_read, local.state_key_read, local.runner_plan_records,
+      local.runner_recovery_lookups,
+    )
     apply = concat(
       local.terraform_read, local.state_read, local.state_key_read, local.state_write,
-      local.regional_write, local.global_write, local.runner_records,
+      local.regional_write, local.global_write, local.runner_apply_records,
     )
     backup = concat(
       local.runner_backup, local.runner_verify_restore, local.runner_ship_s3, local.state_key_read,
-      local.runner_records,
     )
-    caller = local.runner_assume
+  }
+  denies = {
+    plan   = local.plan_denies
+    apply  = local.apply_denies
+    backup = local.backup_denies
   }
 }

@@ -150,3 +150,92 @@ variable "backup_bucket_arn" {
     error_message = "backup_bucket_arn must be an S3 bucket ARN."
   }
 }
+
+# --- Who may assume which role ------------------------------------------------
+
+variable "plan_principal_arns" {
+  description = "IAM users or roles that may assume the plan role: the principal whose keys are the runners-aws-plan credential (merge-request and production zones). Never the apply or backup principal."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.plan_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "plan_principal_arns must be IAM user or role ARNs (not an account root, which would let any identity of the account in)."
+  }
+}
+
+variable "apply_principal_arns" {
+  description = "IAM users or roles that may assume the apply role: the principal whose keys are the runners-aws-write credential, held only in the production folder."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.apply_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "apply_principal_arns must be IAM user or role ARNs (not an account root, which would let any identity of the account in)."
+  }
+
+  validation {
+    condition     = length(setintersection(var.apply_principal_arns, var.plan_principal_arns)) == 0
+    error_message = "apply_principal_arns and plan_principal_arns share a principal: whoever can plan (merge-request code included) could then apply. Give each duty its own principal."
+  }
+}
+
+variable "backup_principal_arns" {
+  description = "IAM users or roles that may assume the backup role: the principal whose keys are the runners-aws-backup credential, held only in the production folder."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.backup_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "backup_principal_arns must be IAM user or role ARNs (not an account root, which would let any identity of the account in)."
+  }
+
+  validation {
+    condition     = length(setintersection(var.backup_principal_arns, concat(var.plan_principal_arns, var.apply_principal_arns))) == 0
+    error_message = "backup_principal_arns shares a principal with plan_principal_arns or apply_principal_arns. Give each duty its own principal."
+  }
+}
+
+variable "external_id" {
+  description = "When set, AssumeRole by the principals above must present this external ID (an identifier, not a secret)."
+  type        = string
+  default     = null
+
+  validation {
+    # RE2 caps a repetition count at 1000, so the length is checked apart.
+    condition     = var.external_id == null ? true : can(regex("^[A-Za-z0-9+=,.@:/_-]+$", var.external_id)) && length(var.external_id) >= 2 && length(var.external_id) <= 1224
+    error_message = "external_id must be 2-1224 characters: letters, digits and +=,.@:/_-."
+  }
+}
+
+variable "jenkins_oidc" {
+  description = "Optional: Jenkins' OpenID Connect Provider plugin as an identity provider. provider_arn is the IAM OIDC provider of the production folder's issuer (issuer: its URL without https://); each role trusts tokens whose aud is that duty's audience and whose sub (by default the job's URL) is one of that duty's subjects: the production jobs, never a merge-request job."
+  type = object({
+    provider_arn = string
+    issuer       = string
+    audiences = optional(object({
+      plan   = optional(string, "runners-plan")
+      apply  = optional(string, "runners-apply")
+      backup = optional(string, "runners-backup")
+    }), {})
+    plan_subjects   = optional(list(string), [])
+    apply_subjects  = optional(list(string), [])
+    backup_subjects = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = var.jenkins_oidc == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/", var.jenkins_oidc.provider_arn)) && !startswith(var.jenkins_oidc.issuer, "https://")
+    error_message = "jenkins_oidc.provider_arn must be an IAM OIDC provider ARN and jenkins_oidc.issuer its URL without https://."
+  }
+
+  validation {
+    condition     = var.jenkins_oidc == null ? true : length(distinct(values(var.jenkins_oidc.audiences))) == 3
+    error_message = "jenkins_oidc.audiences must differ per duty: the audience is what tells a plan token from an apply token of the same job."
+  }
+
+  validation {
+    condition     = var.jenkins_oidc == null ? true : alltrue([for s in concat(var.jenkins_oidc.plan_subjects, var.jenkins_oidc.apply_subjects, var.jenkins_oidc.backup_subjects) : can(regex("^https://[^*?]+/job/[^*?]+/$", s))])
+    error_message = "jenkins_oidc subjects must be job URLs such as https://jenkins.acme.internal/job/acme/job/production/job/terraform/ (no wildcards)."
+  }
+}

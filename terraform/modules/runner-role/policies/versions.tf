@@ -2,5 +2,5 @@
 # so the embedded Terraform evaluates them offline and the runners' tests
 # read exactly what IAM receives.
 terraform {
-  required_version = ">= 1.5.0, < 2.0.0"
+  required_version = ">= 1.9.0, < 2.0.0"
 }
