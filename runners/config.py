@@ -127,8 +127,14 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     )
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "provider_mirror", "ledger", "report_max_chars")
-    environments = parse_environments(top.table("environments", required=True))
-    stacks = parse_stacks(top.table("stacks", required=True), root, environments)
+    # A file with backup policies and nothing to plan serves backup, ship, prune and report.
+    backup_only = "policies" in data and "environments" not in data and "stacks" not in data
+    environments = (
+        {} if backup_only else parse_environments(top.table("environments", required=True))
+    )
+    stacks = (
+        {} if backup_only else parse_stacks(top.table("stacks", required=True), root, environments)
+    )
     protection = _protection(top.table("protected"))
     jenkins = jenkins_settings.parse(top.table("jenkins"), root, environments, stacks)
     dr = parse_dr(top.table("dr"), stacks)

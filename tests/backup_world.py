@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,6 @@ from runners.aws.session import SessionFactory
 from runners.backup.context import Run
 from runners.backup.policy import Policy, parse_policies
 from runners.confread import Table
-from tests.backup_faults import Faults, FaultyClients
 
 REGION = "eu-west-1"
 REGION2 = "eu-west-2"
@@ -110,23 +110,24 @@ class Clock:
             hook()
 
 
-_SHARED: list[SessionFactory] = []
+_SHARED: dict[str, SessionFactory] = {}
 
 
-def clients(faults: Faults | None = None) -> FaultyClients:
-    """Wrapped clients over one SessionFactory for the whole test session.
+def clients() -> SessionFactory:
+    """One SessionFactory per endpoint (moto, or the behaviour layer) for the test session.
 
     Making boto3 clients costs a second or so for EC2's service model, and the
-    moto server keeps its port for the session, so the real clients are shared.
+    moto server and the layer keep their ports for the session, so clients are shared.
     """
-    if not _SHARED:
-        _SHARED.append(SessionFactory())
-    return FaultyClients(_SHARED[0], faults)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint not in _SHARED:
+        _SHARED[endpoint] = SessionFactory()
+    return _SHARED[endpoint]
 
 
 def make_run(
     policy: Policy,
-    clients_: FaultyClients | None = None,
+    clients_: SessionFactory | None = None,
     now: datetime = NOW,
     dry_run: bool = False,
     clock: Clock | None = None,
@@ -178,12 +179,24 @@ def volume(
     return str(made["VolumeId"])
 
 
+def image(name: str = "acme-app-20261020", region: str = REGION) -> str:
+    """A private image of the account's own, made from a throwaway instance."""
+    ec2 = boto3.client("ec2", region_name=region)
+    base = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+    made = ec2.create_image(InstanceId=base["InstanceId"], Name=name)["ImageId"]
+    ec2.terminate_instances(InstanceIds=[base["InstanceId"]])
+    return str(made)
+
+
 def instance(
-    region: str = REGION, tags: dict[str, str] | None = None, data_volume: str | None = None
+    region: str = REGION,
+    tags: dict[str, str] | None = None,
+    data_volume: str | None = None,
+    image_id: str = "ami-12c6146b",
 ) -> str:
     ec2 = boto3.client("ec2", region_name=region)
     made = ec2.run_instances(
-        ImageId="ami-12c6146b",
+        ImageId=image_id,
         MinCount=1,
         MaxCount=1,
         Placement={"AvailabilityZone": f"{region}a"},

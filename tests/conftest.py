@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
+from runners.aws.behaviour import Behaviour
 from runners.aws.embedded import FAKE_CREDENTIALS, EmbeddedAWS
 from tests.jenkins_double import JenkinsDouble
 from tests.pipeline_harness import Jenkins, groovy_missing
@@ -122,6 +123,25 @@ def aws(moto_server: EmbeddedAWS, monkeypatch: pytest.MonkeyPatch) -> EmbeddedAW
     for key, value in moto_server.environ().items():
         monkeypatch.setenv(key, value)
     return moto_server
+
+
+@pytest.fixture(scope="session")
+def behaviour_layer(moto_server: EmbeddedAWS) -> Iterator[Behaviour]:
+    layer = Behaviour(moto_server.endpoint).start()
+    try:
+        yield layer
+    finally:
+        layer.stop()
+
+
+@pytest.fixture
+def layer(
+    aws: EmbeddedAWS, behaviour_layer: Behaviour, monkeypatch: pytest.MonkeyPatch
+) -> Behaviour:
+    """The embedded AWS, emptied, behind the behaviour layer (runners.aws.behaviour), reset."""
+    behaviour_layer.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", behaviour_layer.endpoint)
+    return behaviour_layer
 
 
 @pytest.fixture

@@ -202,3 +202,19 @@ def test_no_credentials_is_one_line_before_any_resource(tmp_path: Path) -> None:
             assert out.returncode == 2, out
             assert out.stderr.startswith(expected), out.stderr
             assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_a_backup_only_config_serves_the_backup_commands(layer: object, tmp_path: Path) -> None:
+    from tests.backup_world import kms_alias, volume
+    from tests.conftest import run_cli
+
+    kms_alias()
+    volume()
+    config = tmp_path / "runners.toml"
+    config.write_text(policy_text(kinds=["ebs-volume"]))  # policies only: no environments, stacks
+    for argv in (("backup",), ("ship",), ("prune", "--dry-run"), ("report",)):
+        done = run_cli(*argv, "--policy", "daily", "--config", str(config))
+        assert done.returncode == 0, (argv, done.stdout, done.stderr)
+    assert "All 2 checks are within the RPO." in done.stdout
+    plan = run_cli("plan", "--config", str(config), "--stack", "app", "--env", "production")
+    assert plan.returncode == 2 and "unknown" in plan.stderr and "Traceback" not in plan.stderr

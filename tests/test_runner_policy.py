@@ -423,8 +423,13 @@ def test_backup_role_deletes_and_snapshots_only_what_carries_the_tag(
         if sid in LINK_SIDS:
             assert stmt["Condition"] == {
                 "Null": {f"aws:ResourceTag/{TAG}": "false"},
-                "ForAllValues:StringEquals": {"aws:TagKeys": [backup_tags.COPIED_TO]},
+                "ForAllValues:StringEquals": {
+                    "aws:TagKeys": [backup_tags.COPIED_TO, backup_tags.DEVICE]
+                },
             }
+        elif sid == "RunnerTagImageCopies":  # tags on ship's own image copies only
+            assert stmt["Condition"] == {"Null": {f"aws:RequestTag/{TAG}": "false"}}
+            assert stmt["Resource"] == ["arn:aws:ec2:*::image/*"]
         elif "ec2:CreateTags" in acts:
             actions = ["CopySnapshot", "CreateSnapshot", "CreateSnapshots", "CreateVolume"]
             assert stmt["Condition"] == {"StringEquals": {"ec2:CreateAction": actions}}

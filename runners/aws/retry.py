@@ -35,10 +35,14 @@ THROTTLING = frozenset(
 SNAPSHOT_QUOTAS = frozenset(
     {
         "ResourceLimitExceeded",  # EC2: too many snapshot copies in flight to one region
-        "SnapshotQuotaExceeded",  # RDS: manual snapshot quota, or copies in flight
         "SnapshotCreationPerVolumeRateExceeded",  # EC2: snapshots of one volume too fast
     }
 )
+# Quotas that no wait within one run frees: the resource fails at once, naming the quota.
+HARD_QUOTAS = {
+    "SnapshotQuotaExceeded": "RDS manual snapshots per region",
+    "ConcurrentSnapshotLimitExceeded": "EBS pending snapshots per volume",
+}
 TRANSIENT = THROTTLING | SNAPSHOT_QUOTAS
 
 

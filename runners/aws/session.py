@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 AWS_OPERATIONS: dict[str, frozenset[str]] = {"sts": frozenset({"AssumeRole"})}
 
 DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+# For the calls AWS gives no idempotency token (CreateSnapshot, CopySnapshot, ...): botocore
+# would resend one whose answer was lost and make a second snapshot. These clients send
+# once; the caller looks the snapshot up by its identity tags before it tries again
+# (``runners.backup.once``).
+SINGLE_ATTEMPT = DEFAULT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 ASSUMED_ROLE_SECONDS = 3600
 
 
@@ -91,7 +96,7 @@ class SessionFactory:
         self.identity = identity or SessionIdentity()
         self.config = config
         self._sessions: dict[str | None, boto3.Session] = {}
-        self._clients: dict[tuple[str, str | None, str], Any] = {}
+        self._clients: dict[tuple[str, str | None, str, bool], Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -140,20 +145,27 @@ class SessionFactory:
                 self._sessions[account] = self.base if account is None else self._assumed(account)
             return self._sessions[account]
 
-    def client(self, service: str, region: str, account: str | None = None) -> Any:
-        key = (service, account, region)
+    def client(
+        self, service: str, region: str, account: str | None = None, once: bool = False
+    ) -> Any:
+        key = (service, account, region, once)
         with self._lock:
             cached = self._clients.get(key)
         if cached is not None:
             return cached
-        made = self.session(account).client(service, region_name=region, config=self.config)  # type: ignore[call-overload]
+        config = self.config.merge(SINGLE_ATTEMPT) if once else self.config
+        made = self.session(account).client(service, region_name=region, config=config)  # type: ignore[call-overload]
         with self._lock:
             return self._clients.setdefault(key, made)
 
-    def ec2(self, region: str, account: str | None = None) -> EC2Client:
+    def ec2(self, region: str, account: str | None = None, once: bool = False) -> EC2Client:
+        if once:
+            return self.client("ec2", region, account, once=True)  # type: ignore[no-any-return]
         return self.client("ec2", region, account)  # type: ignore[no-any-return]
 
-    def rds(self, region: str, account: str | None = None) -> RDSClient:
+    def rds(self, region: str, account: str | None = None, once: bool = False) -> RDSClient:
+        if once:
+            return self.client("rds", region, account, once=True)  # type: ignore[no-any-return]
         return self.client("rds", region, account)  # type: ignore[no-any-return]
 
     def kms(self, region: str, account: str | None = None) -> KMSClient:

@@ -7,18 +7,20 @@ the other resources. The command prints the failures at the end and exits 1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from runners.aws import identity
-from runners.aws.retry import Backoff, error_code
+from runners.aws.retry import HARD_QUOTAS, Backoff, error_code
 from runners.aws.session import SessionFactory
 from runners.backup.engines import ENGINES, Clients, Engine
 from runners.backup.model import Failure, Place, PlanLine
@@ -53,6 +55,16 @@ class Run:
     default_region: str | None = None
     failures: list[Failure] = field(default_factory=list)
     engines: dict[str, Engine] = field(default_factory=dict)
+    root: Path | None = None  # beside runners.toml: where the run lock lives
+    account: str | None = None  # the runner's own account id, as runners.toml declares it
+
+    def locked(self, command: str) -> contextlib.AbstractContextManager[None]:
+        """One real run of this command and policy at a time (``runners.backup.runlock``)."""
+        if self.dry_run or self.root is None:
+            return contextlib.nullcontext()
+        from runners.backup import runlock
+
+        return runlock.held(self.root, command, self.policy.name)
 
     def __post_init__(self) -> None:
         self.run_id = self.run_id or new_run_id(self.now)
@@ -95,6 +107,9 @@ class Run:
             return fn()
         except ClientError as exc:
             message = str(exc.response.get("Error", {}).get("Message", ""))
+            quota = HARD_QUOTAS.get(error_code(exc))
+            if quota:
+                message = f"quota {quota} reached ({message}); not retried in this run"
             self.failures.append(Failure(what, exc.operation_name, error_code(exc), message))
         except BotoCoreError as exc:
             self.failures.append(Failure(what, "request", type(exc).__name__, str(exc)))

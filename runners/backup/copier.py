@@ -21,7 +21,8 @@ copy problem is never silent.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,9 +33,11 @@ from runners.backup import inventory
 from runners.backup import tags as T
 from runners.backup.context import Run
 from runners.backup.engines import Engine
+from runners.backup.images import ship_images
 from runners.backup.inventory import Inventory
 from runners.backup.kms import destination_keys
 from runners.backup.model import Failure, Place, PlanLine, Snapshot, Verb
+from runners.backup.once import start_once
 
 Pool = tuple[Place, str]  # destination, "ebs" or "rds"
 Gate = tuple[Place, str]  # destination, a volume or a database
@@ -69,6 +72,8 @@ class InFlight:
 @dataclass
 class ShipPlan:
     jobs: list[CopyJob] = field(default_factory=list)
+    waiting: list[CopyJob] = field(default_factory=list)  # sources still pending
+    ripe: list[CopyJob] = field(default_factory=list)  # sources that completed during the run
     to_link: list[tuple[Engine, Snapshot]] = field(default_factory=list)
 
 
@@ -78,6 +83,7 @@ class ShipResult:
     planned: int = 0
     completed: int = 0
     deferred: int = 0
+    images: int = 0
 
 
 class Slots:
@@ -126,10 +132,16 @@ def run_ship(run: Run) -> ShipResult:
             _start(run, job)
             shipping.to_link.append((job.engine, job.source))
     else:
-        _schedule(run, shipping.jobs, flying, slots, result)
+        _schedule(run, shipping, flying, slots, result)
         started = {s.tags.get(T.COPY_OF) for s in result.started}
-        shipping.to_link += [(j.engine, j.source) for j in shipping.jobs if j.source.ref in started]
+        shipping.to_link += [
+            (j.engine, j.source)
+            for j in [*shipping.jobs, *shipping.ripe]
+            if j.source.ref in started
+        ]
     _link(run, shipping.to_link)
+    if run.policy.images:
+        result.images = ship_images(run, inv)
     return result
 
 
@@ -167,7 +179,24 @@ def _in_flight(run: Run, inv: Inventory, dest_inv: Inventory, slots: Slots) -> l
             pool, gate = (copy.place, engine.copy_pool), (copy.place, engine.gate(src or copy))
             slots.take(pool, gate)
             flying.append(InFlight(engine, copy, pool, gate))
+    if not run.dry_run:
+        flying += _others_in_flight(run, slots)
     return flying
+
+
+def _others_in_flight(run: Run, slots: Slots) -> list[InFlight]:
+    """Copies other policies or people have in flight to the backup region take slots too."""
+    families = {e.family: e for e in run.engines.values()}
+    out = []
+    for dest in run.dests():
+        for engine in families.values():
+            what = f"{engine.family} pending in {dest}"
+            others = run.attempt(what, partial(engine.pending_in, dest, run.policy.name)) or []
+            for snap in others:
+                pool, gate = (dest, engine.copy_pool), (dest, f"other/{snap.id}")
+                slots.take(pool, gate)
+                out.append(InFlight(engine, snap, pool, gate))
+    return out
 
 
 def plan(run: Run, inv: Inventory, dest_inv: Inventory) -> ShipPlan:
@@ -175,7 +204,11 @@ def plan(run: Run, inv: Inventory, dest_inv: Inventory) -> ShipPlan:
     copies = _copies(dest_inv)
     sources = sorted(_sources(inv), key=lambda s: (s.kind, s.place, s.source_id, s.taken_at))
     held = {_key(s): _held(run, s, copies[_key(s)], dest_inv) for s in sources}
-    needs_key = {s.place.account for s in sources if held[_key(s)] is None and s.encrypted}
+    needs_key = {
+        s.place.account
+        for s in sources
+        if s.encrypted and (held[_key(s)] is None or held[_key(s)][0] == "wait")  # type: ignore[index]
+    }
     keys = destination_keys(run, needs_key)
     shipping = ShipPlan()
     for src in sources:
@@ -186,6 +219,8 @@ def plan(run: Run, inv: Inventory, dest_inv: Inventory) -> ShipPlan:
         if verb == "copy":
             shipping.jobs.append(CopyJob(engine, src, dest, keys.get(src.place.account)))
             _report_failed_copies(run, src, copies[_key(src)])
+        elif verb == "wait" and not (src.encrypted and keys.get(src.place.account) is None):
+            shipping.waiting.append(CopyJob(engine, src, dest, keys.get(src.place.account)))
         elif _live(copies[_key(src)]) and T.COPIED_TO not in src.tags:
             shipping.to_link.append((engine, src))  # copied, but the source tag was lost
         run.emit(PlanLine(verb, src.kind, src.id, src.place, reason))
@@ -235,10 +270,12 @@ def _copy_reason(src: Snapshot, dest: Place, copies: list[Snapshot]) -> str:
 def _start(run: Run, job: CopyJob) -> Snapshot | None:
     """Start one copy; a quota error that outlasts the retries sends the job back to the queue."""
     src = job.source
-    tags = T.copy_tags(src.tags, src.ref, src.place.region)
+    tags = T.copy_tags(src.tags, src.ref, src.place.region, run.policy.copy_tags)
+    what = f"copy {src.id}"
     start = partial(job.engine.copy, src, job.dest, job.kms_key, tags, run.dry_run)
+    find = partial(job.engine.find_copy, src, job.dest)
     try:
-        copy = run.backoff.call(f"copy {src.id}", start)
+        copy, adopted = start_once(run.backoff, what, start, find)
     except ClientError as exc:
         code = error_code(exc)
         if code in TRANSIENT:
@@ -254,43 +291,125 @@ def _start(run: Run, job: CopyJob) -> Snapshot | None:
         return None
     job.last_error = None
     if copy is not None:
-        run.say(f"  started copy {copy.id} of {src.id} ({src.place} -> {job.dest})")
+        verb = "adopted copy" if adopted else "started copy"
+        run.say(f"  {verb} {copy.id} of {src.id} ({src.place} -> {job.dest})")
     return copy
 
 
 def _schedule(
-    run: Run, jobs: list[CopyJob], flying: list[InFlight], slots: Slots, result: ShipResult
+    run: Run, shipping: ShipPlan, flying: list[InFlight], slots: Slots, result: ShipResult
 ) -> None:
     limits = run.policy.limits
     deadline = run.clock() + limits.ship_wait_minutes * 60
-    queue = sorted(jobs, key=lambda j: j.source.taken_at, reverse=True)
-    while queue:
-        waiting = []
-        for job in queue:
-            if slots.why_not(job.pool, job.gate):
-                waiting.append(job)
-                continue
-            copy = _start(run, job)
-            if copy is not None:
-                slots.refused.pop(job.pool, None)
-                slots.take(job.pool, job.gate)
-                flying.append(InFlight(job.engine, copy, job.pool, job.gate))
-                result.started.append(copy)
-            elif job.last_error:
-                slots.saturated.add(job.pool)
-                slots.refused[job.pool] = job.last_error
-                waiting.append(job)
-        queue = waiting
-        if not queue or run.clock() >= deadline:
+    queue = sorted(shipping.jobs, key=lambda j: j.source.taken_at, reverse=True)
+    waiting = list(shipping.waiting)
+    # Half a pool's copies due at once: a poll then frees enough slots to be worth its call.
+    watch = Watch(run.clock, batch=min(limits.ebs_copies, limits.rds_copies) // 2)
+    while queue or waiting:
+        queue = _start_what_fits(run, queue, flying, slots, result, watch)
+        if (not queue and not waiting) or run.clock() >= deadline:
             break
-        if not _poll(run, flying, slots, result):
-            run.sleep(limits.poll_seconds)
+        run.sleep(min(watch.next_wait(limits.poll_seconds), max(0.0, deadline - run.clock())))
+        _poll(run, flying, slots, result, watch)
+        ripe = _ripen(run, waiting, watch)
+        shipping.ripe += ripe
+        queue = sorted([*queue, *ripe], key=lambda j: j.source.taken_at, reverse=True)
         slots.saturated.clear()
+    for job in waiting:
+        run.emit(
+            PlanLine(
+                "queue",
+                job.source.kind,
+                job.source.id,
+                job.source.place,
+                "left for the next run: the snapshot is still pending",
+            )
+        )
     _defer(run, queue, slots)
-    result.deferred = len(queue)
+    result.deferred = len(queue) + len(waiting)
 
 
-def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult) -> bool:
+def _start_what_fits(
+    run: Run,
+    queue: list[CopyJob],
+    flying: list[InFlight],
+    slots: Slots,
+    result: ShipResult,
+    watch: Watch,
+) -> list[CopyJob]:
+    """Start every queued copy a slot allows; the rest of the queue, in order."""
+    left = []
+    for job in queue:
+        if slots.why_not(job.pool, job.gate):
+            left.append(job)
+            continue
+        copy = _start(run, job)
+        if copy is not None:
+            slots.refused.pop(job.pool, None)
+            slots.take(job.pool, job.gate)
+            flying.append(InFlight(job.engine, copy, job.pool, job.gate))
+            result.started.append(copy)
+            watch.started(copy)
+        elif job.last_error:
+            slots.saturated.add(job.pool)
+            slots.refused[job.pool] = job.last_error
+            left.append(job)
+    return left
+
+
+class Watch:
+    """When the next pending snapshot should complete, from the progress AWS reports.
+
+    Copies started together complete close together, so waking when ``batch`` of
+    them are due and polling once frees those slots with one call, where a fixed
+    poll interval either wastes calls or leaves slots idle.
+    """
+
+    MIN_SHARE = 0.05  # of poll_seconds: never poll more often than this
+    MAX_TIMES = 10  # of poll_seconds: an estimate is trusted this far ahead at most
+
+    def __init__(self, clock: Callable[[], float], batch: int = 1) -> None:
+        self.clock = clock
+        self.batch = max(1, batch)
+        self.first: dict[tuple[str, str], tuple[float, float]] = {}
+        self.due: dict[tuple[str, str], float] = {}
+        self.typical: dict[str, float] = {}  # kind -> how long its copies took, as estimated
+
+    def started(self, snap: Snapshot) -> None:
+        key, now = (snap.place.region, snap.id), self.clock()
+        self.first[key] = (now, 0.0)
+        if snap.kind in self.typical:  # like the ones before it, until its progress says
+            self.due[key] = now + self.typical[snap.kind]
+
+    def saw(self, snap: Snapshot) -> None:
+        key, now = (snap.place.region, snap.id), self.clock()
+        progress = snap.progress
+        if progress is None or snap.state != "pending":
+            self.due.pop(key, None)
+            return
+        t0, p0 = self.first.setdefault(key, (now, progress))
+        if progress > p0 and now > t0:
+            rate = (progress - p0) / (now - t0)
+            # Progress is reported in whole percent: aim a little late rather than early.
+            self.due[key] = now + (1.0 - progress) / rate * 1.02
+            if p0 == 0.0:
+                self.typical[snap.kind] = 1.02 / rate
+        else:
+            self.due.pop(key, None)
+
+    def forget(self, snap: Snapshot) -> None:
+        self.first.pop((snap.place.region, snap.id), None)
+        self.due.pop((snap.place.region, snap.id), None)
+
+    def next_wait(self, poll: float) -> float:
+        if not self.due:
+            return poll
+        dues = sorted(self.due.values())
+        wanted = dues[min(self.batch, len(dues)) - 1] - self.clock()
+        return min(poll * self.MAX_TIMES, max(poll * self.MIN_SHARE, wanted))
+
+
+def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult, watch: Watch) -> bool:
     """Refresh the copies in flight; True when a slot came free."""
     groups: dict[tuple[str, Place], list[InFlight]] = defaultdict(list)
     for item in flying:
@@ -307,10 +426,15 @@ def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult) ->
             now = states.get(item.copy.id)
             # A copy not listed yet is still starting (the API is eventually consistent).
             if now is None or now.state == "pending":
+                if now is not None:
+                    watch.saw(now)
                 continue
             flying.remove(item)
+            watch.forget(item.copy)
             slots.release(item.pool, item.gate)
             freed = True
+            if item.gate[1].startswith("other/"):
+                continue
             if now.state == "completed":
                 result.completed += 1
             else:
@@ -319,6 +443,35 @@ def _poll(run: Run, flying: list[InFlight], slots: Slots, result: ShipResult) ->
                     Failure(what, "CopySnapshot", "CopyFailed", f"the copy is {now.state}")
                 )
     return freed
+
+
+def _ripen(run: Run, waiting: list[CopyJob], watch: Watch) -> list[CopyJob]:
+    """Sources that completed since the last look: they join the queue."""
+    groups: dict[tuple[str, Place], list[CopyJob]] = defaultdict(list)
+    for job in waiting:
+        groups[(job.engine.family, job.source.place)].append(job)
+    ripe = []
+    for (_, place), jobs in groups.items():
+        engine = jobs[0].engine
+        states = run.attempt(
+            f"snapshot status ({place})",
+            partial(engine.refresh, place, [j.source for j in jobs]),
+        )
+        for job in jobs if states is not None else []:
+            now = states.get(job.source.id)  # type: ignore[union-attr]
+            if now is not None and now.state == "pending":
+                watch.saw(now)
+                continue
+            waiting.remove(job)
+            watch.forget(job.source)
+            if now is not None and now.state == "completed":
+                ripe.append(replace(job, source=replace(job.source, state="completed")))
+                run.emit(
+                    PlanLine(
+                        "copy", job.source.kind, job.source.id, place, "completed during the run"
+                    )
+                )
+    return ripe
 
 
 def _defer(run: Run, queue: list[CopyJob], slots: Slots) -> None:

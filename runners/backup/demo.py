@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from runners import cli
 from runners import config as config_mod
+from runners.aws.behaviour import Behaviour, Settings, in_front_of
 from runners.aws.embedded import EmbeddedAWS
 from runners.backup import policy as policy_mod
 from runners.backup.policy import Policy
@@ -37,10 +38,12 @@ AWS_OPERATIONS: dict[str, frozenset[str]] = {
 
 
 @contextlib.contextmanager
-def pointed_at(aws: EmbeddedAWS) -> Iterator[None]:
-    """This process's boto3 talks to the embedded AWS, and only for the duration."""
+def pointed_at(aws: EmbeddedAWS, layer: Behaviour | None = None) -> Iterator[None]:
+    """This process's boto3 talks to the embedded AWS (through ``layer``), for the duration."""
     saved = dict(os.environ)
     aws.apply_to(os.environ)
+    if layer is not None:
+        os.environ.update(layer.environ())
     try:
         yield
     finally:
@@ -106,8 +109,14 @@ def run_demo(aws: EmbeddedAWS, config_path: Path, policy_name: str = "daily") ->
     cfg = config_mod.load(config_path)
     policy = policy_mod.find(cfg.policies, policy_name, cfg.path)
     worst = 0
-    with pointed_at(aws):
+    # AWS as it behaves: its token buckets, and one lost answer the backup must adopt.
+    with in_front_of(aws.endpoint, Settings(buckets=True)) as layer, pointed_at(aws, layer):
         seed(policy, (policy.selection.regions or (aws.region,))[0])
+        layer.lose("CreateSnapshot")
+        print(
+            "the behaviour layer (runners.aws.behaviour) will perform the first CreateSnapshot "
+            "and lose its answer; backup looks the snapshot up and adopts it"
+        )
         for argv in (["backup"], ["ship"], ["prune", "--dry-run"], ["report"]):
             command = [*argv, "--policy", policy.name, "--config", str(config_path)]
             print(f"\n$ runners {' '.join(command)}", flush=True)

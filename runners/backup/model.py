@@ -33,6 +33,10 @@ class Resource:
     volumes: tuple[str, ...] = ()  # an instance's attached EBS volumes
     attached_to: tuple[str, ...] = ()  # a volume's instances
     status: str = ""  # the service's own state word, e.g. available, stopped
+    volume_type: str = ""  # EBS volumes: gp3, sc1... (the pending-snapshot quota depends on it)
+    devices: tuple[tuple[str, str], ...] = ()  # an instance's (volume id, device name)
+    image: str = ""  # an instance's image id
+    option_group: str = ""  # an RDS instance's option group
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class Snapshot:
     arn: str | None = None  # RDS only
     volume_id: str | None = None  # EBS only: the volume it was taken from
     foreign_owner: str | None = None  # AWS Backup / DLM: never touched
+    option_group: str = ""  # RDS only: a copy must name one when it is not a default group
+    size_gib: int = 0
+    kms_key: str = ""
+    progress: float | None = None  # 0..1 while pending, as the service reports it
 
     @property
     def key(self) -> tuple[str, str, str]:

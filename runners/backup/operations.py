@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from runners.aws import session
-from runners.backup import kms
+from runners.backup import images, kms
 from runners.backup.engines import (
     aurora_cluster,
     ebs_volume,
@@ -22,6 +22,7 @@ from runners.backup.engines import (
 MODULES: tuple[ModuleType, ...] = (
     session,
     kms,
+    images,
     ec2snapshots,
     ebs_volume,
     ec2_instance,

@@ -52,6 +52,7 @@ class Limits:
     ship_wait_minutes: float = 30.0  # how long one ship run waits for copy slots to free up
     poll_seconds: float = 30.0
     retries: int = 6  # attempts on quota errors and throttling, with exponential backoff
+    rds_manual_snapshots: int = 100  # the account's RDS quota of manual snapshots per region
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Policy:
     limits: Limits = field(default_factory=Limits)
     max_deletions: int = 500
     role_arn: str = DEFAULT_ROLE_ARN
+    copy_tags: tuple[str, ...] = ()  # the resource's own tags put on its snapshots and copies
+    images: tuple[str, ...] = ()  # instance images ship copies: ids or name globs, "*" for all
 
     def period(self, when: datetime) -> str:
         return period_key(self.schedule, when)
@@ -117,6 +120,8 @@ def _policy(name: str, t: Table, parent: Table) -> Policy:
         "select",
         "retention",
         "limits",
+        "copy_tags",
+        "images",
     )
     selection = _selection(t.table("select", required=True))
     backup_region = t.req_str("backup_region")
@@ -152,9 +157,23 @@ def _policy(name: str, t: Table, parent: Table) -> Policy:
         limits=_limits(t.table("limits")),
         max_deletions=t.int("max_deletions", 500, minimum=0),
         role_arn=role,
+        copy_tags=_copy_tags(t),
+        images=t.str_list("images"),
     )
     t.check_unknown()
     return policy
+
+
+def _copy_tags(t: Table) -> tuple[str, ...]:
+    keys = t.str_list("copy_tags")
+    for key in keys:
+        if key.lower().startswith(("aws:", "runners:")) or not key.strip():
+            raise t.fail(
+                "copy_tags",
+                f"expected the keys of the resources' own tags, got {key!r} "
+                "(aws: and runners: keys are reserved)",
+            )
+    return tuple(dict.fromkeys(keys))
 
 
 def _selection(t: Table) -> Selection:
@@ -219,6 +238,7 @@ def _limits(t: Table) -> Limits:
         "ship_wait_minutes",
         "poll_seconds",
         "retries",
+        "rds_manual_snapshots",
     )
     d = Limits()
     return Limits(
@@ -228,4 +248,5 @@ def _limits(t: Table) -> Limits:
         ship_wait_minutes=t.float("ship_wait_minutes", d.ship_wait_minutes),
         poll_seconds=t.float("poll_seconds", d.poll_seconds),
         retries=t.int("retries", d.retries, minimum=1),
+        rds_manual_snapshots=t.int("rds_manual_snapshots", d.rds_manual_snapshots, minimum=1),
     )

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from runners.backup import inventory
+from runners.backup import inventory, quotas
 from runners.backup import tags as T
 from runners.backup.context import Run
+from runners.backup.creator import headroom
 from runners.backup.inventory import Inventory
 from runners.backup.model import Failure, Place, Resource, Snapshot
 
@@ -48,6 +49,12 @@ class Report:
     orphans: list[Snapshot] = field(default_factory=list)
     foreign: list[Snapshot] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    account: str | None = None  # the runner's own account, when runners.toml declares it
+    headroom: list[quotas.Headroom] = field(default_factory=list)
+    kept: int = 0
+
+    def account_of(self, place: Place) -> str:
+        return place.account or self.account or "-"
 
     @property
     def breaches(self) -> list[Row]:
@@ -59,7 +66,13 @@ def build(run: Run) -> Report:
     found = inventory.resources(run, places)
     inv = inventory.snapshots(run, [*places, *run.dests()])
     covered = inventory.covered_volumes(run, found)
-    report = Report(run.policy.name, run.now, run.policy.rpo_hours, run.policy.backup_region)
+    report = Report(
+        run.policy.name,
+        run.now,
+        run.policy.rpo_hours,
+        run.policy.backup_region,
+        account=run.account,
+    )
     newest = _newest(inv)
     for res in sorted(found, key=lambda r: (r.kind, r.place, r.id)):
         if (res.place, res.id) in covered:
@@ -67,6 +80,8 @@ def build(run: Run) -> Report:
             continue
         for place in (res.place, run.dest(res.place.account)):
             report.rows.append(_row(run, res, place, inv, newest))
+    report.headroom = headroom(run, found, inv)
+    report.kept = quotas.kept_per_resource(run.policy.schedule, run.policy.retention)
     report.orphans = _orphans(run, found, inv)
     report.foreign = _foreign(run, found)
     report.failures = run.failures
@@ -74,13 +89,37 @@ def build(run: Run) -> Report:
 
 
 def _newest(inv: Inventory) -> dict[tuple[str, ...], Snapshot]:
-    best: dict[tuple[str, ...], Snapshot] = {}
+    """The newest whole recovery point of each resource in each place, by one of its members.
+
+    A point is whole when every member is completed and, for a copy of an instance's
+    snapshot set, when every member of the source set has its completed copy: an
+    instance restored without one of its volumes is not a backup.
+    """
+    points: dict[tuple[str, ...], list[Snapshot]] = defaultdict(list)
     for snap in inv.snapshots:
-        if snap.state == "completed" and snap.managed and snap.foreign_owner is None:
-            key = snap.resource_key
-            if key not in best or snap.taken_at > best[key].taken_at:
-                best[key] = snap
+        if snap.managed and snap.foreign_owner is None and snap.state != "error":
+            points[snap.point].append(snap)
+    best: dict[tuple[str, ...], Snapshot] = {}
+    for key, members in points.items():
+        if not whole(key, members, points):
+            continue
+        newest = max(members, key=lambda s: s.taken_at)
+        rkey = newest.resource_key
+        if rkey not in best or newest.taken_at > best[rkey].taken_at:
+            best[rkey] = newest
     return best
+
+
+def whole(
+    key: tuple[str, ...], members: list[Snapshot], points: dict[tuple[str, ...], list[Snapshot]]
+) -> bool:
+    if any(s.state != "completed" for s in members):
+        return False
+    copy_of_region = members[0].tags.get(T.COPY_OF_REGION)
+    if not copy_of_region:
+        return True
+    source = points.get((key[0], copy_of_region, *key[2:]))
+    return source is None or len({m.copy_of for m in members}) >= len(source)
 
 
 def _row(
@@ -142,10 +181,6 @@ def _when(snap: Snapshot) -> str:
     return f"{snap.taken_at.astimezone(UTC):%Y-%m-%d %H:%M}Z"
 
 
-def _account(place: Place) -> str:
-    return place.account or "-"
-
-
 def markdown(report: Report) -> str:
     lines = [
         f"# Backup report: policy `{report.policy}`",
@@ -171,7 +206,7 @@ def markdown(report: Report) -> str:
         age = f"{row.age_hours:.1f}" if row.age_hours is not None else "-"
         lines.append(
             f"| {'ok' if row.ok else '**BREACH**'} | {row.kind} | {row.resource} | "
-            f"{_account(row.place)} | {row.place.region} | {newest} | {age} | {row.note} |"
+            f"{report.account_of(row.place)} | {row.place.region} | {newest} | {age} | {row.note} |"
         )
     if report.covered:
         lines += [
@@ -180,18 +215,42 @@ def markdown(report: Report) -> str:
             + ", ".join(f"{v} ({i})" for v, i in sorted(report.covered.items()))
             + ".",
         ]
+    lines += _headroom(report)
     lines += ["", "## Orphans: snapshots whose source is gone", ""]
     lines += _snapshot_table(
-        report.orphans, "Kept until retention and the safety rails let them go."
+        report, report.orphans, "Kept until retention and the safety rails let them go."
     )
     lines += ["", "## Owned by AWS Backup or Data Lifecycle Manager (never touched)", ""]
-    lines += _snapshot_table(report.foreign, "")
+    lines += _snapshot_table(report, report.foreign, "")
     if report.failures:
         lines += ["", "## Failures", ""] + [f"- {f}" for f in report.failures]
     return "\n".join(lines) + "\n"
 
 
-def _snapshot_table(snaps: list[Snapshot], intro: str) -> list[str]:
+def _headroom(report: Report) -> list[str]:
+    if not report.headroom:
+        return []
+    lines = [
+        "",
+        "## RDS manual snapshot quota",
+        "",
+        f"Retention keeps about {report.kept} scheduled backups per database.",
+        "",
+        "| Where | Snapshots | Used | Policy's | Databases | Needed in time | Quota | Headroom |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for room in report.headroom:
+        lines.append(
+            f"| {room.place} | {room.family} | {room.used} | {room.mine} | {room.databases} | "
+            f"{room.needed} | {room.quota} | {room.quota - room.used} |"
+        )
+    for room in report.headroom:
+        if room.exceeded:
+            lines += ["", f"**Warning:** {room.warning_text}"]
+    return lines
+
+
+def _snapshot_table(report: Report, snaps: list[Snapshot], intro: str) -> list[str]:
     if not snaps:
         return ["None."]
     out = [intro, ""] if intro else []
@@ -202,7 +261,8 @@ def _snapshot_table(snaps: list[Snapshot], intro: str) -> list[str]:
     for s in snaps:
         owner = s.foreign_owner or "runners"
         out.append(
-            f"| {s.id} | {s.kind} | {s.source_id} | {_account(s.place)} | {s.place.region} | "
+            f"| {s.id} | {s.kind} | {s.source_id} | {report.account_of(s.place)} | "
+            f"{s.place.region} | "
             f"{_when(s)} | {owner} |"
         )
     return out
@@ -226,8 +286,7 @@ def junit(report: Report) -> str:
             "testcase",
             {
                 "classname": f"backup.{report.policy}.{row.place.region}",
-                "name": f"{row.kind} {row.resource}"
-                + (f" ({row.place.account})" if row.place.account else ""),
+                "name": f"{row.kind} {row.resource} ({report.account_of(row.place)})",
             },
         )
         if not row.ok:

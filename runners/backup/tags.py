@@ -29,6 +29,14 @@ REQUESTED_BY = "runners:requested-by"
 COPY_OF = "runners:copy-of"  # on a copy: the source snapshot's id (EBS) or ARN (RDS)
 COPY_OF_REGION = "runners:copy-of-region"  # on a copy: the source snapshot's region
 COPIED_TO = "runners:copied-to"  # on a source: the region its copy was started in
+# Instance backups (CreateSnapshots), for a recovery without the source region:
+DEVICE = "runners:device"  # on each member and its copy: the volume's device, e.g. /dev/sdf
+SOURCE_VOLUME = "runners:source-volume"  # on each EBS copy: the volume its source was taken of
+OPTION_GROUP = "runners:option-group"  # an RDS source's non-default option group
+IMAGE_ID = "runners:image-id"  # the instance's AMI id in its own region
+IMAGE_NAME = "runners:image-name"
+IMAGE_OWNER = "runners:image-owner"  # the AMI owner's account id
+IMAGE_COPY_REGION = "runners:image-copy-region"  # where ship copies the image (policy.images)
 
 SCHEDULED = "scheduled"
 ON_DEMAND = "on-demand"
@@ -103,10 +111,17 @@ def snapshot_tags(
 
 
 def copy_tags(
-    source_tags: Mapping[str, str], source_ref: str, source_region: str
+    source_tags: Mapping[str, str],
+    source_ref: str,
+    source_region: str,
+    also: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The copy's tags: the source's runners tags plus the link back to the source."""
-    tags = {k: v for k, v in source_tags.items() if k.startswith(PREFIX) and k not in _NOT_COPIED}
+    """The copy's tags: the source's runners tags and the ``also`` keys, and the link back."""
+    tags = {
+        k: v
+        for k, v in source_tags.items()
+        if (k.startswith(PREFIX) and k not in _NOT_COPIED) or k in also
+    }
     tags[COPY_OF] = source_ref
     tags[COPY_OF_REGION] = source_region
     return tags

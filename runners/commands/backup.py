@@ -55,7 +55,8 @@ class BackupCommand(Command):
             raise UsageError("--reason and --requested-by go with --on-demand")
         run = make_run(args, dry_run=args.dry_run)
         header(run, "backup")
-        result = run_backup(run, on_demand)
+        with run.locked("backup"):
+            result = run_backup(run, on_demand)
         rest = f"adopted {result.adopted}, skipped {result.skipped}"
         if run.dry_run:
             return finish(run, f"would snapshot {count(result.planned, 'resource')}; {rest}")

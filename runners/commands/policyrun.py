@@ -13,7 +13,9 @@ import sys
 from runners import log
 from runners.backup import policy as policy_mod
 from runners.backup.context import Run, sessions_for
+from runners.backup.policy import Policy
 from runners.commands.common import load_config
+from runners.config import Config
 from runners.errors import ExitCode
 
 
@@ -38,7 +40,25 @@ def add_dry_run_argument(parser: argparse.ArgumentParser, what: str) -> None:
 def make_run(args: argparse.Namespace, dry_run: bool = False) -> Run:
     cfg = load_config(args)
     policy = policy_mod.find(cfg.policies, args.policy, cfg.path)
-    return Run(policy=policy, clients=sessions_for(policy), dry_run=dry_run)
+    return Run(
+        policy=policy,
+        clients=sessions_for(policy),
+        dry_run=dry_run,
+        root=cfg.root,
+        account=own_account(cfg, policy),
+    )
+
+
+def own_account(cfg: Config, policy: Policy) -> str | None:
+    """The account the runner's own credentials act in, when runners.toml says which.
+
+    An environment in one of the policy's regions names it; failing that, the one
+    account every environment shares. Otherwise the report leaves it out.
+    """
+    envs = [e for e in cfg.environments.values() if e.account_id]
+    local = {e.account_id for e in envs if e.region in policy.selection.regions}
+    found = local or {e.account_id for e in envs}
+    return found.pop() if len(found) == 1 else None
 
 
 def header(run: Run, command: str) -> None:

@@ -6,9 +6,10 @@ import argparse
 from pathlib import Path
 
 from runners.backup import report as report_mod
+from runners.backup.context import Run
 from runners.commands import Command
 from runners.commands.policyrun import add_policy_argument, header, make_run
-from runners.errors import ExitCode
+from runners.errors import ExitCode, UsageError
 from runners.fsutil import atomic_write_text
 
 
@@ -31,10 +32,23 @@ class ReportCommand(Command):
         parser.add_argument(
             "--junit", metavar="FILE", type=Path, help="write JUnit XML here for Jenkins"
         )
+        parser.add_argument(
+            "--jobs",
+            action="store_true",
+            help="the job report of one run instead: each resource's snapshot and copy, "
+            "status, times, size, expiry and key",
+        )
+        parser.add_argument(
+            "--run-id", metavar="ID", help="with --jobs: this run (default: the newest)"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         run = make_run(args)
         header(run, "report")
+        if args.run_id and not args.jobs:
+            raise UsageError("--run-id goes with --jobs")
+        if args.jobs:
+            return self._jobs(run, args)
         report = report_mod.build(run)
         text = report_mod.markdown(report)
         print(text, end="", file=run.out)
@@ -44,3 +58,16 @@ class ReportCommand(Command):
             atomic_write_text(args.junit, report_mod.junit(report))
         bad = report.breaches or report.failures
         return ExitCode.FAILED if bad else ExitCode.OK
+
+    def _jobs(self, run: Run, args: argparse.Namespace) -> int:
+        from runners.backup import jobs
+
+        report = jobs.build(run, args.run_id)
+        text = jobs.markdown(report)
+        print(text, end="", file=run.out)
+        if args.markdown:
+            atomic_write_text(args.markdown, text)
+        if args.junit:
+            atomic_write_text(args.junit, jobs.junit(report))
+        failed = run.failures or any(j.status == "failed" for j in report.jobs)
+        return ExitCode.FAILED if failed else ExitCode.OK

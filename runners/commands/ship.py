@@ -33,7 +33,8 @@ class ShipCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         run = make_run(args, dry_run=args.dry_run)
         header(run, "ship")
-        result = run_ship(run)
+        with run.locked("ship"):
+            result = run_ship(run)
         if run.dry_run:
             return finish(run, f"would start {count(result.planned, 'copy', 'copies')}")
         started = count(len(result.started), "copy", "copies")

@@ -28,8 +28,8 @@ class Clients(Protocol):
     """Where engines get their boto3 clients (``runners.aws.session.SessionFactory``)."""
 
     def default_region(self) -> str | None: ...
-    def ec2(self, region: str, account: str | None = None) -> EC2Client: ...
-    def rds(self, region: str, account: str | None = None) -> RDSClient: ...
+    def ec2(self, region: str, account: str | None = None, once: bool = False) -> EC2Client: ...
+    def rds(self, region: str, account: str | None = None, once: bool = False) -> RDSClient: ...
     def kms(self, region: str, account: str | None = None) -> KMSClient: ...
 
 
@@ -82,6 +82,22 @@ class Engine(abc.ABC):
         dry_run: bool,
     ) -> Snapshot | None:
         """Start one copy with a client in ``dest``; None on a dry run."""
+
+    @abc.abstractmethod
+    def pending_in(self, place: Place, policy: str) -> list[Snapshot]:
+        """Snapshots of this family pending in ``place`` that are not the policy's own.
+
+        Copies quotas are counted per account and destination region, so copies started
+        by other policies or people take slots too.
+        """
+
+    @abc.abstractmethod
+    def find(self, place: Place, tags: dict[str, str]) -> list[Snapshot]:
+        """The live (pending or completed) snapshots made with the identity in ``tags``."""
+
+    @abc.abstractmethod
+    def find_copy(self, source: Snapshot, dest: Place) -> Snapshot | None:
+        """The live copy of ``source`` in ``dest``, if one was started."""
 
     @abc.abstractmethod
     def refresh(self, place: Place, snapshots: Sequence[Snapshot]) -> dict[str, Snapshot]:

@@ -49,6 +49,7 @@ class EbsVolume(Ec2SnapshotEngine):
                         place=place,
                         tags=tags,
                         status=vol["State"],
+                        volume_type=vol.get("VolumeType", ""),
                         attached_to=tuple(
                             a["InstanceId"] for a in vol.get("Attachments", []) if "InstanceId" in a
                         ),
@@ -70,7 +71,7 @@ class EbsVolume(Ec2SnapshotEngine):
         return out
 
     def create(self, resource: Resource, tags: dict[str, str], dry_run: bool) -> list[Snapshot]:
-        ec2 = self.clients.ec2(resource.place.region, resource.place.account)
+        ec2 = self.clients.ec2(resource.place.region, resource.place.account, once=True)
         args = {"VolumeId": resource.id, **self._labels(resource, tags)}
         made = self._send(ec2.create_snapshot, args, dry_run)
         return [] if made is None else self._made([made], tags, resource.place)

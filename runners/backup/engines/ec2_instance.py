@@ -7,7 +7,7 @@ attached to a selected instance is covered here and skipped as a volume.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from runners.backup import tags as T
 from runners.backup.engines.ec2snapshots import (
@@ -20,7 +20,7 @@ from runners.backup.model import Place, Resource, Snapshot
 from runners.backup.selection import Selection
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
-    "ec2": frozenset({"DescribeInstances", "CreateSnapshots"}),
+    "ec2": frozenset({"DescribeInstances", "CreateSnapshots", "DescribeImages"}),
 }
 
 INSTANCE_PAGE = 1000
@@ -48,8 +48,8 @@ class Ec2Instance(Ec2SnapshotEngine):
                     tags = T.from_list(inst.get("Tags"))
                     if not selection.matches(tags):
                         continue
-                    volumes = tuple(
-                        m["Ebs"]["VolumeId"]
+                    devices = tuple(
+                        (m["Ebs"]["VolumeId"], m.get("DeviceName", ""))
                         for m in inst.get("BlockDeviceMappings", [])
                         if "Ebs" in m
                     )
@@ -59,7 +59,9 @@ class Ec2Instance(Ec2SnapshotEngine):
                             id=inst["InstanceId"],
                             place=place,
                             tags=tags,
-                            volumes=volumes,
+                            volumes=tuple(v for v, _ in devices),
+                            devices=devices,
+                            image=inst.get("ImageId", ""),
                             status=inst["State"]["Name"],
                         )
                     )
@@ -84,8 +86,21 @@ class Ec2Instance(Ec2SnapshotEngine):
             )
         return out
 
+    def image_identities(self, place: Place, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Image id -> (name, owner account) of the instances' images, in one listing."""
+        pages = (
+            self.clients.ec2(place.region, place.account)
+            .get_paginator("describe_images")
+            .paginate(Filters=[{"Name": "image-id", "Values": list(ids)}], IncludeDeprecated=True)
+        )
+        return {
+            i["ImageId"]: (str(i.get("Name", "")), str(i.get("OwnerId", "")))
+            for page in pages
+            for i in page["Images"]
+        }
+
     def create(self, resource: Resource, tags: dict[str, str], dry_run: bool) -> list[Snapshot]:
-        ec2 = self.clients.ec2(resource.place.region, resource.place.account)
+        ec2 = self.clients.ec2(resource.place.region, resource.place.account, once=True)
         spec = {"InstanceId": resource.id, "ExcludeBootVolume": False}
         args = {"InstanceSpecification": spec, **self._labels(resource, tags)}
         made = self._send(ec2.create_snapshots, args, dry_run)

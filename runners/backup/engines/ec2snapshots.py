@@ -29,6 +29,9 @@ AWS_OPERATIONS: dict[str, frozenset[str]] = {
     ),
 }
 
+# What makes two snapshots the same backup: a second one with these tags is a duplicate.
+IDENTITY = (T.POLICY, T.KIND, T.SOURCE_ID, T.PERIOD, T.RETENTION_CLASS)
+
 SNAPSHOT_PAGE = 1000  # DescribeSnapshots' largest page
 FILTER_VALUES = 200  # EC2 takes at most this many values in one filter
 TAG_BATCH = 500
@@ -75,7 +78,25 @@ def snapshot_from(item: Mapping[str, Any], kind: str, place: Place) -> Snapshot:
         encrypted=bool(item.get("Encrypted")),
         volume_id=item.get("VolumeId"),
         foreign_owner=T.foreign_owner(tags),
+        size_gib=int(item.get("VolumeSize") or 0),
+        kms_key=str(item.get("KmsKeyId") or ""),
+        progress=_percent(item.get("Progress")),
     )
+
+
+def _percent(text: object) -> float | None:
+    try:
+        return float(str(text).rstrip("%")) / 100 if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _description(resource_id: str, tags: Mapping[str, str]) -> str:
+    return f"runners {tags[T.POLICY]} backup of {resource_id} for {tags[T.PERIOD]}"
+
+
+def _copy_description(source: Snapshot) -> str:
+    return f"runners copy of {source.id} from {source.place.region}"
 
 
 class Ec2SnapshotEngine(Engine):
@@ -96,7 +117,7 @@ class Ec2SnapshotEngine(Engine):
     def _labels(resource: Resource, tags: dict[str, str]) -> dict[str, Any]:
         """Description and tags for a new snapshot, tagged as it is created."""
         return {
-            "Description": f"runners {tags[T.POLICY]} backup of {resource.id} for {tags[T.PERIOD]}",
+            "Description": _description(resource.id, tags),
             "TagSpecifications": [{"ResourceType": "snapshot", "Tags": T.as_list(tags)}],
         }
 
@@ -142,11 +163,13 @@ class Ec2SnapshotEngine(Engine):
         tags: dict[str, str],
         dry_run: bool,
     ) -> Snapshot | None:
-        ec2 = self.clients.ec2(dest.region, dest.account)
+        ec2 = self.clients.ec2(dest.region, dest.account, once=True)
+        if source.volume_id:  # a copy's own VolumeId is a placeholder: name the real one
+            tags = {**tags, T.SOURCE_VOLUME: source.volume_id}
         args: dict[str, Any] = {
             "SourceRegion": source.place.region,
             "SourceSnapshotId": source.id,
-            "Description": f"runners copy of {source.id} from {source.place.region}",
+            "Description": _copy_description(source),
             "TagSpecifications": [{"ResourceType": "snapshot", "Tags": T.as_list(tags)}],
         }
         if source.encrypted:
@@ -165,6 +188,41 @@ class Ec2SnapshotEngine(Engine):
             volume_id=source.volume_id,
         )
 
+    def _tagged(self, place: Place, description: str, tags: Mapping[str, str]) -> list[Snapshot]:
+        # The description first: it narrows the listing at once, and the tags then
+        # make sure (EC2 applies every filter; moto applies them in order).
+        filters: list[FilterTypeDef] = [{"Name": "description", "Values": [description]}]
+        filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())]
+        pages = (
+            self.clients.ec2(place.region, place.account)
+            .get_paginator("describe_snapshots")
+            .paginate(OwnerIds=["self"], Filters=filters)
+        )
+        found = [snapshot_from(s, self.kind, place) for p in pages for s in p["Snapshots"]]
+        return [s for s in found if s.state in ("pending", "completed")]
+
+    def pending_in(self, place: Place, policy: str) -> list[Snapshot]:
+        pages = (
+            self.clients.ec2(place.region, place.account)
+            .get_paginator("describe_snapshots")
+            .paginate(
+                OwnerIds=["self"],
+                Filters=[{"Name": "status", "Values": ["pending"]}],
+                PaginationConfig={"PageSize": SNAPSHOT_PAGE},
+            )
+        )
+        found = [snapshot_from(s, self.kind, place) for p in pages for s in p["Snapshots"]]
+        return [s for s in found if s.tags.get(T.POLICY) != policy]
+
+    def find(self, place: Place, tags: dict[str, str]) -> list[Snapshot]:
+        identity = {k: tags[k] for k in IDENTITY if k in tags}
+        return self._tagged(place, _description(tags[T.SOURCE_ID], tags), identity)
+
+    def find_copy(self, source: Snapshot, dest: Place) -> Snapshot | None:
+        link = {T.COPY_OF: source.ref, T.COPY_OF_REGION: source.place.region}
+        found = self._tagged(dest, _copy_description(source), link)
+        return found[0] if found else None
+
     def refresh(self, place: Place, snapshots: Sequence[Snapshot]) -> dict[str, Snapshot]:
         # A filter, not SnapshotIds: one missing id would fail the whole call.
         ec2 = self.clients.ec2(place.region, place.account)
@@ -180,6 +238,13 @@ class Ec2SnapshotEngine(Engine):
                     snap = snapshot_from(item, self.kind, place)
                     found[snap.id] = snap
         return found
+
+    def tag(self, place: Place, ids: Sequence[str], tags: dict[str, str], dry_run: bool) -> None:
+        ec2 = self.clients.ec2(place.region, place.account)
+        for chunk in chunked(list(ids), TAG_BATCH):
+            self._send(
+                ec2.create_tags, {"Resources": list(chunk), "Tags": T.as_list(tags)}, dry_run
+            )
 
     def link_sources(
         self, place: Place, sources: Sequence[Snapshot], dest_region: str, dry_run: bool

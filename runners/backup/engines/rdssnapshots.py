@@ -13,7 +13,6 @@ second gets ``...AlreadyExists`` and adopts.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from runners.aws.retry import error_code
 from runners.backup import tags as T
-from runners.backup.engines.base import Engine
+from runners.backup.engines.base import Clients, Engine
 from runners.backup.engines.ec2snapshots import chunked
 from runners.backup.model import Place, Resource, Snapshot, State
 from runners.backup.selection import Selection
@@ -83,14 +82,22 @@ class RdsSnapshotEngine(Engine):
     shape: RdsShape
     copy_pool = "rds"
 
+    def __init__(self, clients: Clients) -> None:
+        super().__init__(clients)
+        # Every manual snapshot listed per place, whoever made it: they all count
+        # against the region's quota.
+        self.manual_seen: dict[Place, int] = {}
+        self.others_pending: dict[Place, list[Snapshot]] = {}
+
     def selectable(self, item: Mapping[str, Any]) -> bool:
         """Whether a described source is this kind (subclasses narrow it)."""
         return not str(item.get("Engine", "")).startswith(_OTHER_SERVICES)
 
     # The operation names come from the engine's RdsShape, whose module
     # declares them in its AWS_OPERATIONS.
-    def _call(self, place: Place, method: str) -> Callable[..., Any]:
-        return getattr(self.clients.rds(place.region, place.account), method)  # type: ignore[no-any-return]
+    def _call(self, place: Place, method: str, once: bool = True) -> Callable[..., Any]:
+        # Creates and copies send once; ``runners.backup.once`` decides about a retry.
+        return getattr(self.clients.rds(place.region, place.account, once=once), method)  # type: ignore[no-any-return]
 
     def _pages(self, place: Place, method: str, **kwargs: Any) -> Any:
         rds = self.clients.rds(place.region, place.account)
@@ -111,6 +118,10 @@ class RdsSnapshotEngine(Engine):
             encrypted=bool(item.get(self.shape.encrypted)),
             arn=item.get(self.shape.snapshot_arn),
             foreign_owner=owner,
+            option_group=str(item.get("OptionGroupName") or ""),
+            size_gib=int(item.get("AllocatedStorage") or 0),
+            kms_key=str(item.get("KmsKeyId") or ""),
+            progress=(item["PercentProgress"] / 100) if "PercentProgress" in item else None,
         )
 
     def discover(self, place: Place, selection: Selection) -> list[Resource]:
@@ -130,6 +141,13 @@ class RdsSnapshotEngine(Engine):
                         tags=tags,
                         arn=item.get(s.source_arn),
                         status=status,
+                        option_group=next(
+                            (
+                                str(g.get("OptionGroupName", ""))
+                                for g in item.get("OptionGroupMemberships", [])
+                            ),
+                            "",
+                        ),
                     )
                 )
         return found
@@ -151,17 +169,26 @@ class RdsSnapshotEngine(Engine):
 
     def snapshots(self, place: Place, policy: str) -> list[Snapshot]:
         # RDS has no tag filter on this call; the tags come with each snapshot.
-        out = []
+        out: list[Snapshot] = []
+        others: list[Snapshot] = []
+        seen = 0
         for page in self._pages(
             place,
             self.shape.list_snapshots,
             SnapshotType="manual",
             PaginationConfig={"PageSize": RDS_PAGE},
         ):
+            seen += len(page[self.shape.snapshots_key])
             for item in page[self.shape.snapshots_key]:
                 tags = T.from_list(item.get("TagList"))
                 if tags.get(T.POLICY) == policy and tags.get(T.KIND) == self.kind:
                     out.append(self._snapshot(item, place))
+                elif (
+                    tags.get(T.POLICY) != policy and state_of(str(item.get("Status"))) == "pending"
+                ):
+                    others.append(self._snapshot(item, place))
+        self.manual_seen[place] = seen
+        self.others_pending[place] = others
         return out
 
     def foreign_snapshots(self, place: Place, resources: Sequence[Resource]) -> list[Snapshot]:
@@ -180,32 +207,80 @@ class RdsSnapshotEngine(Engine):
             ]
         return out
 
+    # A failed snapshot keeps its name: the next tries take the next of these names, so
+    # even then a retry finds what an earlier attempt made.
+    NAME_TRIES = 3
+
+    def _names(self, name: str) -> list[str]:
+        return [name] + [snapshot_name(name, f"try{n}") for n in range(2, self.NAME_TRIES + 1)]
+
+    def _by_name(self, place: Place, names: Sequence[str]) -> dict[str, Snapshot]:
+        filters = [{"Name": self.shape.snapshot_filter, "Values": list(names)}]
+        found: dict[str, Snapshot] = {}
+        for page in self._pages(place, self.shape.list_snapshots, Filters=filters):
+            for item in page[self.shape.snapshots_key]:
+                snap = self._snapshot(item, place)
+                found[snap.id] = snap
+        return found
+
     def _make(
-        self, place: Place, method: str, name_param: str, name: str, fallback: str, **kwargs: Any
-    ) -> Mapping[str, Any]:
-        """Create or copy as ``name``, or as ``fallback`` when a failed snapshot holds the name."""
+        self, place: Place, method: str, name_param: str, name: str, **kwargs: Any
+    ) -> Snapshot:
+        """Create or copy under the first free name; an existing live one is adopted."""
         call = self._call(place, method)
-        try:
-            return call(**{name_param: name}, **kwargs)[self.shape.snapshot_key]  # type: ignore[no-any-return]
-        except ClientError as exc:
-            if error_code(exc) != self.shape.already_exists:
-                raise
-        return call(**{name_param: fallback}, **kwargs)[self.shape.snapshot_key]  # type: ignore[no-any-return]
+        names = self._names(name)
+        for index, candidate in enumerate(names):
+            try:
+                made = call(**{name_param: candidate}, **kwargs)[self.shape.snapshot_key]
+                tags = T.as_list(T.from_list(kwargs.get("Tags")))
+                return self._snapshot({**made, "TagList": tags}, place)
+            except ClientError as exc:
+                if error_code(exc) != self.shape.already_exists:
+                    raise
+            held = self._by_name(place, [candidate]).get(candidate)
+            if held is not None and held.state in ("pending", "completed"):
+                return held  # made by an earlier attempt or a concurrent run: adopted
+            if index + 1 == len(names):
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": self.shape.already_exists,
+                            "Message": f"{', '.join(names)} are all taken by failed snapshots",
+                        }
+                    },
+                    method,
+                )
+        raise AssertionError("unreachable")
+
+    def _live(self, place: Place, name: str) -> list[Snapshot]:
+        found = self._by_name(place, self._names(name))
+        return [s for s in found.values() if s.state in ("pending", "completed")]
+
+    def _create_name(self, resource_id: str, tags: Mapping[str, str]) -> str:
+        return snapshot_name("runners", tags[T.POLICY], resource_id, tags[T.PERIOD])
+
+    def pending_in(self, place: Place, policy: str) -> list[Snapshot]:
+        return list(self.others_pending.get(place, []))  # from the listing: no extra call
+
+    def find(self, place: Place, tags: dict[str, str]) -> list[Snapshot]:
+        return self._live(place, self._create_name(tags[T.SOURCE_ID], tags))
+
+    def find_copy(self, source: Snapshot, dest: Place) -> Snapshot | None:
+        found = [s for s in self._live(dest, source.id) if s.copy_of == source.ref]
+        return found[0] if found else None
 
     def create(self, resource: Resource, tags: dict[str, str], dry_run: bool) -> list[Snapshot]:
         if dry_run:  # RDS has no DryRun; the plan line is the check
             return []
-        name = snapshot_name("runners", tags[T.POLICY], resource.id, tags[T.PERIOD])
         made = self._make(
             resource.place,
             self.shape.create,
             self.shape.snapshot_id,
-            name,
-            snapshot_name(name, tags[T.RUN_ID]),
+            self._create_name(resource.id, tags),
             **{self.shape.source_id: resource.id},
             Tags=T.as_list(tags),
         )
-        return [self._snapshot({**made, "TagList": T.as_list(tags)}, resource.place)]
+        return [made]
 
     def copy(
         self,
@@ -225,15 +300,12 @@ class RdsSnapshotEngine(Engine):
         }
         if source.encrypted:
             args["KmsKeyId"] = kms_key
-        made = self._make(
-            dest,
-            self.shape.copy,
-            self.shape.copy_target,
-            source.id,
-            snapshot_name(source.id, secrets.token_hex(3)),
-            **args,
-        )
-        return self._snapshot({**made, "TagList": T.as_list(tags)}, dest)
+        group = source.option_group or source.tags.get(T.OPTION_GROUP, "")
+        if group and not group.startswith("default:"):
+            # Option groups are regional: the copy names the group of the same name that
+            # the backup region must hold (docs/backup.md).
+            args["OptionGroupName"] = group
+        return self._make(dest, self.shape.copy, self.shape.copy_target, source.id, **args)
 
     def refresh(self, place: Place, snapshots: Sequence[Snapshot]) -> dict[str, Snapshot]:
         found: dict[str, Snapshot] = {}
@@ -262,4 +334,6 @@ class RdsSnapshotEngine(Engine):
 
     def delete(self, snapshot: Snapshot, dry_run: bool) -> None:
         if not dry_run:
-            self._call(snapshot.place, self.shape.delete)(**{self.shape.snapshot_id: snapshot.id})
+            self._call(snapshot.place, self.shape.delete, once=False)(
+                **{self.shape.snapshot_id: snapshot.id}
+            )

@@ -281,10 +281,11 @@ locals {
     "arn:${local.p}:rds:*:${local.acct}:cluster-snapshot:${var.snapshot_name_prefix}*",
   ]
   # After a copy starts, the source snapshot is tagged with where it went
-  # (runners.backup.tags.COPIED_TO): that one key, on the runners' own only.
+  # (runners.backup.tags.COPIED_TO), and an instance set's members with their
+  # device (DEVICE): those keys, on the runners' own only.
   link_tag = {
     Null                        = { "aws:ResourceTag/${local.tag}" = "false" }
-    "ForAllValues:StringEquals" = { "aws:TagKeys" = ["runners:copied-to"] }
+    "ForAllValues:StringEquals" = { "aws:TagKeys" = ["runners:copied-to", "runners:device"] }
   }
 
   # verify-restore's throwaway volumes and databases: made carrying this tag
@@ -301,11 +302,24 @@ locals {
     {
       Sid = "RunnerBackupDescribe"
       Action = [
-        "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "ec2:DescribeSnapshots",
-        "ec2:DescribeVolumes",
+        "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances",
+        "ec2:DescribeSnapshots", "ec2:DescribeVolumes",
       ]
       Resource  = "*"
       Condition = local.in_regions
+    },
+    {
+      # ship copies the images the policy names, tagged with the runners' tag as it copies.
+      Sid       = "RunnerCopyImages"
+      Action    = ["ec2:CopyImage"]
+      Resource  = ["arn:${local.p}:ec2:*::image/*"]
+      Condition = local.request_tag
+    },
+    {
+      Sid       = "RunnerTagImageCopies"
+      Action    = ["ec2:CreateTags"]
+      Resource  = ["arn:${local.p}:ec2:*::image/*"]
+      Condition = local.request_tag
     },
     {
       Sid = "RunnerBackupDescribeDatabases"
