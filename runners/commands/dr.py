@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from runners.commands import Command, config_flag
-from runners.commands.common import minutes
+from runners.commands.common import minutes, output_path
 
 
 def _common(parser: argparse.ArgumentParser, stack_required: bool) -> None:
@@ -57,7 +56,7 @@ class DrCommand(Command):
         prep.add_argument(
             "--out",
             metavar="DIR",
-            type=Path,
+            type=output_path,
             help="where each stack's folder goes (default: dr/REGION)",
         )
         prep.add_argument(
@@ -78,7 +77,9 @@ class DrCommand(Command):
             ),
         )
         _common(plan, stack_required=True)
-        plan.add_argument("--out", metavar="DIR", type=Path, required=True, help="the plan folder")
+        plan.add_argument(
+            "--out", metavar="DIR", type=output_path, required=True, help="the plan folder"
+        )
         plan.add_argument(
             "--timeout",
             type=minutes,
