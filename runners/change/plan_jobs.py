@@ -21,7 +21,7 @@ from runners.change.affected_stacks import find_affected
 from runners.change.plan_start import Started
 from runners.change.planner import PlanOutcome, drift_check, plan_stack
 from runners.config import Config, Environment
-from runners.errors import ExitCode, RunnersError, UsageError
+from runners.errors import ExitCode, RunnersError, UsageError, plain
 from runners.fsutil import atomic_write_text, check_out_dir
 from runners.gitrepo import GitRepo
 from runners.notify.ledger_hook import notify_record
@@ -100,9 +100,10 @@ def _affected(cfg: Config, args: argparse.Namespace, build: ci.BuildContext) -> 
         try:
             outcome = planned(target, build, partial(plan_stack, target, ws, out, build, repo))
         except RunnersError as exc:
-            failures.append(f"{item.stack}: {exc}")
-            log.warn(f"{item.stack}: {exc}")
-            results.append({"stack": item.stack, "result": "failed", "error": str(exc)})
+            reason = plain(str(exc))  # into affected.json, the comment and the log
+            failures.append(f"{item.stack}: {reason}")
+            log.warn(f"{item.stack}: {reason}")
+            results.append({"stack": item.stack, "result": "failed", "error": reason})
             continue
         any_changes |= outcome.has_changes
         results.append(
