@@ -245,7 +245,34 @@ def test_each_zone_keeps_to_its_agents_and_credentials(path: Path) -> None:
         assert "RUNNERS_PLAN_SIGNING_KEY" not in src.text
     else:
         assert labels == {"runners-apply"}
-        assert "runners-mr-token" not in named
+        if path not in APPLYING:
+            assert "runners-mr-token" not in named
+
+
+@pytest.mark.parametrize("path", APPLYING, ids=lambda p: p.name)
+def test_the_apply_step_holds_what_it_reads_its_facts_with(path: Path) -> None:
+    """Jenkins' and the platform's tokens and the git credential: around runners apply only.
+
+    ``runners apply`` reads the build from Jenkins, the merge requests' approvals
+    from the platform, and fetches the environment branch (docs/security.md).
+    """
+    src = source(path)
+    [write] = credential_blocks(src, "runners-aws-write")
+    assert "evidenceTokens()" in src.text[write[0] : write[1]]
+    [tokens] = calls_of(src, "evidenceTokens")
+    assert write[0] <= tokens < write[1], f"{path.name}: the tokens outside the apply's block"
+    defined = [(start, end) for name, start, end in functions(src) if name == "withGitFetch"]
+    [fetch] = [b for b in src.blocks("withGitFetch") if (b[0] - 5, b[2]) not in defined]
+    assert inside(fetch[0], write), f"{path.name}: the git credential outside the apply's block"
+    [apply] = offsets_of(src, "apply")
+    assert inside(apply, fetch)
+    [(_, start, end)] = [f for f in functions(src) if f[0] == "evidenceTokens"]
+    body = src.text[start:end]
+    assert "credentialsId: 'runners-jenkins-token', variable: c.jenkinsTokenEnv" in body
+    assert "credentialsId: 'runners-mr-token', variable: c.mrTokenEnv" in body
+    for lit in src.literals:  # the tokens are named nowhere else
+        if lit.value in ("runners-jenkins-token", "runners-mr-token"):
+            assert start < lit.start < end, f"{path.name}:{src.line_of(lit.start)}"
 
 
 @pytest.mark.parametrize("path", APPLYING, ids=lambda p: p.name)
