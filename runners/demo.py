@@ -265,6 +265,15 @@ class Demo:
         )
         self.runners("audit")
 
+    def through_jenkins(self) -> None:
+        self.say(
+            "The same, as Jenkins runs it: a merge request and an approval, through the Jenkinsfiles"
+        )
+        from runners import demo_pipelines
+
+        if demo_pipelines.run(self.aws, self.repo, self.out / "jenkins") != 0:
+            raise SystemExit("demo: a rehearsed Jenkins build did not end in SUCCESS")
+
     def backups(self) -> None:
         self.say("The nightly backup job: snapshot, ship to the backup region, prune, report")
         from runners.backup import demo as backup_demo
@@ -311,6 +320,7 @@ def main() -> int:
         out = demo.merge_request()
         demo.show_report(out)
         demo.merge_and_apply()
+        demo.through_jenkins()
         demo.backups()
         demo.disaster_recovery()
     finally:

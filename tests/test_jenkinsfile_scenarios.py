@@ -38,6 +38,7 @@ import jinja2
 import pytest
 
 from runners import config as config_mod
+from runners import demo_pipelines
 from runners.aws.behaviour import Behaviour
 from runners.aws.embedded import EmbeddedAWS
 from runners.backup import demo as backup_demo
@@ -939,6 +940,24 @@ def test_the_disaster_recovery_job(jenkins: Jenkins, dr_world: DrWorld, tmp_path
     assert planned["region"] == TARGET
     copies = {s["SnapshotId"] for s in ebs_snapshots(TARGET)}
     assert planned["volumes"] and set(planned["volumes"].values()) <= copies
+
+
+# -- make demo's step ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_demo_runs_a_merge_request_and_an_approval_through_the_jenkinsfiles(
+    jenkins: Jenkins, platform: Platform, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``runners.demo_pipelines``, as ``make demo`` runs it after its own walk (the ``jenkins``
+    fixture only makes the test skip, with its reason, where groovy is missing)."""
+    assert demo_pipelines.run(platform.aws, platform.repo.root, tmp_path / "demo") == 0
+
+    shown = capsys.readouterr().out
+    assert "demo/merge-requests/terraform/MR-2 #1: SUCCESS" in shown
+    assert "demo/production/terraform #1: SUCCESS" in shown
+    assert "  Plan merge request  SUCCESS" in shown and "    demo      SUCCESS" in shown
+    assert "input  Apply demo to production?  approve by alice" in shown
+    assert "skipped" not in shown
+    assert platform.servers() == ["web-1", "web-2", "web-4"]
 
 
 # -- every Jenkinsfile, on a client without runners.toml -------------------------------------
