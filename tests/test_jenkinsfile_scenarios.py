@@ -536,7 +536,8 @@ def test_a_production_build_started_by_a_merge_only_plans(
 def test_a_plan_made_stale_while_waiting_for_approval_is_refused_and_says_start_again(
     jenkins: Jenkins, platform: Platform, tmp_path: Path
 ) -> None:
-    """The lock is released during the approval; a merge in between makes the plan stale."""
+    """The lock is released during the approval, so recovery can take the stack meanwhile; a
+    merge in between makes the plan stale."""
     jenkins = production_zone(jenkins)
     platform.change(FEATURE, DANA, BIGGER, "16")
     platform.merge(FEATURE)
@@ -550,6 +551,20 @@ def test_a_plan_made_stale_while_waiting_for_approval_is_refused_and_says_start_
         inputs=[Input.approve("alice", after=release)],
     )
     build.wait_for("input_waiting")
+    held = [
+        (e["type"], e["resource"])
+        for e in build.events
+        if e["type"] in ("lock_acquired", "lock_released")
+    ]
+    assert held == [("lock_acquired", "terraform-demo"), ("lock_released", "terraform-demo")]
+    # What the DR job does first during an incident: take the stack's lock. It must not wait
+    # behind an approval (a held lock would leave this build running until the timeout).
+    recovery = tmp_path / "recovery.Jenkinsfile"
+    recovery.write_text(
+        "node('runners-apply') {\n    lock('terraform-demo') {\n        sh 'true'\n    }\n}\n"
+    )
+    taken = jenkins.run(recovery, job="client/production/dr", timeout=60)
+    assert taken.result == "SUCCESS" and not taken.of_type("lock_waiting")
     platform.change("feature/smaller", DANA, {"web-1": "small"}, "16")
     platform.merge("feature/smaller")
     release.touch()
