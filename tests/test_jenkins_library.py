@@ -89,7 +89,7 @@ def test_a_pipeline_without_its_block_is_refused(
         ('token_env = "ACME_JENKINS"\n', "", ("ACME_JENKINS", "")),
         ("", "require_mr_approvals = 1\n", ("JENKINS_API_TOKEN", "RUNNERS_MR_TOKEN")),
         (
-            "[jenkins.comments]\ntoken_env = \"ACME_MR\"\n",
+            '[jenkins.comments]\ntoken_env = "ACME_MR"\n',
             "require_mr_approvals = 2\n",
             ("JENKINS_API_TOKEN", "ACME_MR"),
         ),
