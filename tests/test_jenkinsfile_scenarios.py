@@ -551,24 +551,27 @@ def test_a_plan_made_stale_while_waiting_for_approval_is_refused_and_says_start_
         inputs=[Input.approve("alice", after=release)],
     )
     build.wait_for("input_waiting")
-    held = [
-        (e["type"], e["resource"])
-        for e in build.events
-        if e["type"] in ("lock_acquired", "lock_released")
-    ]
-    assert held == [("lock_acquired", "terraform-demo"), ("lock_released", "terraform-demo")]
-    # What the DR job does first during an incident: take the stack's lock. It must not wait
-    # behind an approval (a held lock would leave this build running until the timeout).
-    recovery = tmp_path / "recovery.Jenkinsfile"
-    recovery.write_text(
-        "node('runners-apply') {\n    lock('terraform-demo') {\n        sh 'true'\n    }\n}\n"
-    )
-    taken = jenkins.run(recovery, job="client/production/dr", timeout=60)
-    assert taken.result == "SUCCESS" and not taken.of_type("lock_waiting")
-    platform.change("feature/smaller", DANA, {"web-1": "small"}, "16")
-    platform.merge("feature/smaller")
-    release.touch()
-    result = record(script, build.wait())
+    try:
+        held = [
+            (e["type"], e["resource"])
+            for e in build.events
+            if e["type"] in ("lock_acquired", "lock_released")
+        ]
+        assert held == [("lock_acquired", "terraform-demo"), ("lock_released", "terraform-demo")]
+        # What the DR job does first during an incident: take the stack's lock. It must not wait
+        # behind an approval (a held lock would leave this build running until the timeout).
+        recovery = tmp_path / "recovery.Jenkinsfile"
+        recovery.write_text(
+            "node('runners-apply') {\n    lock('terraform-demo') {\n        sh 'true'\n    }\n}\n"
+        )
+        taken = jenkins.run(recovery, job="client/production/dr", timeout=60)
+        assert taken.result == "SUCCESS" and not taken.of_type("lock_waiting")
+        platform.change("feature/smaller", DANA, {"web-1": "small"}, "16")
+        platform.merge("feature/smaller")
+    finally:  # a failed check above must not leave the build waiting at its input
+        release.touch()
+        finished = build.wait()
+    result = record(script, finished)
 
     assert result.result == "FAILURE"
     applies = [c for c in result.runners_calls() if c.command.startswith("runners apply")]
