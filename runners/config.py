@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runners.backup.policy import Policy, parse_policies
+from runners.client.settings import BootstrapSettings, parse_bootstrap
 from runners.confread import Table
 from runners.dr.settings import DrConfig, parse_dr
 from runners.errors import ConfigError, UsageError
@@ -49,6 +50,7 @@ class Config:
     jenkins: jenkins_settings.JenkinsSettings = field(
         default_factory=jenkins_settings.JenkinsSettings
     )
+    bootstrap: BootstrapSettings | None = None  # [bootstrap]: runners bootstrap and doctor
 
     def environment(self, name: str) -> Environment:
         try:
@@ -112,7 +114,9 @@ def load(path: Path) -> Config:
 def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
-    top.only("runners", "environments", "stacks", "protected", "policies", "dr", "jenkins")
+    top.only(
+        "runners", "environments", "stacks", "protected", "policies", "dr", "jenkins", "bootstrap"
+    )
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "provider_mirror", "ledger", "report_max_chars")
     # A file with backup policies and nothing to plan serves backup, ship, prune and report.
@@ -133,6 +137,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     report_max = settings.int("report_max_chars", 60_000, minimum=1_000)
     settings.check_unknown()
     policies = parse_policies(top.table("policies"))
+    bootstrap = parse_bootstrap(top.table("bootstrap"), root)
     _check_named_policies(path, jenkins, policies)
     top.check_unknown()
     return Config(
@@ -149,6 +154,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         policies=policies,
         dr=parse_dr(top.table("dr"), stacks),
         jenkins=jenkins,
+        bootstrap=bootstrap,
     )
 
 
