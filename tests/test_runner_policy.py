@@ -55,9 +55,21 @@ EMBEDDED_ONLY = {
 }
 
 
+# Modules run with a person's own credentials, never with a runner role: the runner roles do
+# not exist before bootstrap, and may not change the state bucket or the roles after it.
+ADMINISTRATOR_ONLY = {
+    "runners.client.bootstrap": "makes the state bucket, its replica, their keys and the "
+    "replication role before any runner role exists",
+    "runners.client.doctor.checks_aws": "an operator's check of the account: bucket settings, "
+    "the runner roles' trust, IAM's simulator",
+}
+
+
 def declared() -> dict[str, frozenset[str]]:
     return operations.union(
-        d for d in operations.declarations("runners") if d.module not in EMBEDDED_ONLY
+        d
+        for d in operations.declarations("runners")
+        if d.module not in EMBEDDED_ONLY and d.module not in ADMINISTRATOR_ONLY
     )
 
 

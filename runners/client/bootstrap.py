@@ -194,11 +194,14 @@ class Bootstrap:
     def run(self) -> Made:
         self._check_account()
         t, names = self.t, self.t.names
+        # Both names first: a name another account holds is found before anything is made.
+        state_there = self._probe(self.c.s3, t.bucket)
+        replica_there = self._probe(self.c.backup_s3, names.replica_bucket)
         key_id, key_arn = self._key(
             self.c.kms, state_key_alias(t.bucket), f"Terraform state in s3://{t.bucket}", t.region
         )
         self.made.state_key_id, self.made.state_key_arn = key_id, key_arn
-        state_there = self._bucket(self.c.s3, t.bucket, t.region, object_lock=True)
+        self._bucket(self.c.s3, t.bucket, t.region, state_there, object_lock=True)
         self._bucket_settings(
             self.c.s3,
             t.bucket,
@@ -215,7 +218,7 @@ class Bootstrap:
         )
         self.made.backup_key_id, self.made.backup_key_arn = backup_id, backup_arn
         replica = names.replica_bucket
-        replica_there = self._bucket(self.c.backup_s3, replica, t.backup_region, object_lock=False)
+        self._bucket(self.c.backup_s3, replica, t.backup_region, replica_there, object_lock=False)
         self._bucket_settings(
             self.c.backup_s3,
             replica,
@@ -286,18 +289,23 @@ class Bootstrap:
             )
         return key_id, key_arn
 
-    def _bucket(self, s3: S3Client, bucket: str, region: str, object_lock: bool) -> bool:
-        """Make the bucket when absent; whether it was there already."""
+    def _probe(self, s3: S3Client, bucket: str) -> bool:
+        """Whether the bucket is there and this account's; another account's is an error."""
         try:
             s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=self.t.account)
-            present = True
         except ClientError as exc:
             code = error_code(exc)
             if code in _FORBIDDEN:
                 raise self._taken(bucket) from None
             if code not in _MISSING:
                 raise
-            present = False
+            return False
+        return True
+
+    def _bucket(
+        self, s3: S3Client, bucket: str, region: str, present: bool, object_lock: bool
+    ) -> None:
+        """Make the bucket when it was not there."""
 
         def create() -> None:
             params: dict[str, Any] = {"Bucket": bucket, "ObjectLockEnabledForBucket": object_lock}
@@ -312,7 +320,6 @@ class Bootstrap:
                     raise
 
         self._step(f"bucket {bucket} in {region}", present, True, create)
-        return present
 
     def _taken(self, bucket: str) -> BucketTaken:
         where = (

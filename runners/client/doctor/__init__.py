@@ -14,7 +14,7 @@ from runners.client.doctor.base import Check, Context, Finding, Status
 from runners.client.doctor.checks_aws import ReplicaCheck, RolesCheck, StateBucketCheck
 from runners.client.doctor.checks_backup import BackupRpoCheck, BackupSelectsCheck
 from runners.client.doctor.checks_git import BranchesCheck
-from runners.client.doctor.checks_jenkins import CredentialsZoneCheck, JobsCheck
+from runners.client.doctor.checks_jenkins import ApplyNeedsCheck, CredentialsZoneCheck, JobsCheck
 from runners.client.doctor.checks_repo import ConfigCheck, StacksInitCheck
 
 CHECKS: tuple[type[Check], ...] = (
@@ -25,6 +25,7 @@ CHECKS: tuple[type[Check], ...] = (
     RolesCheck,
     JobsCheck,
     CredentialsZoneCheck,
+    ApplyNeedsCheck,
     BranchesCheck,
     BackupSelectsCheck,
     BackupRpoCheck,

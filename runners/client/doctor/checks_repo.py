@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from runners.client.doctor.base import Check, Context, Finding
@@ -31,6 +32,9 @@ class ConfigCheck(Check):
         return [self.ok(str(cfg.path.name), detail)]
 
 
+INIT_WORKERS = 3
+
+
 class StacksInitCheck(Check):
     """``terraform init`` of every stack in every environment it is deployed to, with the
     backend runners.toml gives it and the committed lock file (``-lockfile=readonly``,
@@ -42,40 +46,42 @@ class StacksInitCheck(Check):
         from runners.stacks import select
 
         cfg = ctx.config
-        out = []
-        for stack in cfg.stacks.values():
-            for env_name in stack.environments:
-                if env_name not in ctx.env_names():
-                    continue
-                subject = f"{stack.name} ({env_name})"
-                lock = stack.dir / ".terraform.lock.hcl"
-                if not lock.is_file():
-                    out.append(
-                        self.fail(
-                            subject,
-                            f"no {stack.rel_dir}/.terraform.lock.hcl: its first plan would "
-                            "write one, and a plan from a dirty tree cannot be applied",
-                            f"terraform -chdir={stack.rel_dir} init -backend=false, then commit "
-                            "the lock file",
-                        )
-                    )
-                    continue
-                try:
-                    _init(select(cfg, stack.name, env_name), cfg.root)
-                except RunnersError as exc:
-                    out.append(
-                        self.fail(
-                            subject,
-                            str(exc),
-                            f"runners bootstrap --env {env_name} if the bucket is missing; "
-                            "else what Terraform says",
-                        )
-                    )
-                    continue
-                backend = cfg.backend_for(stack, cfg.environment(env_name))
-                where = f"s3://{backend.get('bucket')}/{backend.get('key')}" if backend else "local"
-                out.append(self.ok(subject, f"initialised with {where}"))
-        return out
+        targets = [
+            select(cfg, stack.name, env_name)
+            for stack in cfg.stacks.values()
+            for env_name in stack.environments
+            if env_name in ctx.env_names()
+        ]
+        # Each init mostly waits (S3, the provider's checksum): a few at once, in order.
+        with ThreadPoolExecutor(max_workers=INIT_WORKERS) as pool:
+            return list(pool.map(lambda t: self._one(t, cfg.root), targets))
+
+    def _one(self, target: Target, root: Path) -> Finding:
+        subject = f"{target.stack.name} ({target.env.name})"
+        try:
+            _init(target, root)
+        except RunnersError as exc:
+            if "Provider dependency changes detected" in str(exc):
+                rel = target.stack.rel_dir
+                return self.fail(
+                    subject,
+                    f"{rel}/.terraform.lock.hcl is missing or lacks a provider the stack needs: "
+                    "its plan would change the file, and a plan from a dirty tree cannot be applied",
+                    f"terraform -chdir={rel} init -backend=false, then commit the lock file",
+                )
+            return self.fail(
+                subject,
+                str(exc),
+                f"runners bootstrap --env {target.env.name} if the bucket is missing; "
+                "else what Terraform says",
+            )
+        backend = target.config.backend_for(target.stack, target.env)
+        where = (
+            f"s3://{backend.get('bucket')}/{backend.get('key')}"
+            if backend.get("bucket")
+            else "local"
+        )
+        return self.ok(subject, f"initialised with {where}")
 
 
 def _init(target: Target, root: Path) -> None:
