@@ -48,7 +48,6 @@ def trust(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 # Modules that only ever talk to the embedded AWS, never with a runner role.
 EMBEDDED_ONLY = {
-    "runners.demo": "creates the demo's state bucket in the moto server",
     "runners.aws.embedded": "requests the load balancers' certificates in the moto server",
     "runners.backup.demo": "seeds volumes, an instance, a database and a key in the moto server",
     "runners.dr.demo": "seeds images, volumes, a database, a key and a state replica in moto",

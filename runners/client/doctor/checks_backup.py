@@ -95,7 +95,7 @@ class BackupRpoCheck(Check):
                     self.ok(
                         name,
                         f"{len(report.rows)} within the RPO of {policy.rpo_hours:g} h "
-                        f"(oldest newest backup {newest:.1f} h), in both regions",
+                        f"(each newest backup at most {newest:.1f} h old), in both regions",
                     )
                 )
         return out
