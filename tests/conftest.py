@@ -146,7 +146,7 @@ def layer(
 
 @pytest.fixture
 def jenkins_double() -> Iterator[JenkinsDouble]:
-    """A Jenkins REST double on 127.0.0.1 (tests/jenkins_double.py); Jenkins cannot be installed."""
+    """A Jenkins REST double on 127.0.0.1 (runners.jenkins.double); Jenkins cannot be installed."""
     double = JenkinsDouble().start()
     try:
         yield double

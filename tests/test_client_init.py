@@ -288,3 +288,35 @@ def test_inputs_are_accepted_exactly_when_they_name_an_account_and_two_regions(
         assert "\n" not in str(exc)
     else:
         assert ok
+
+
+def test_an_installed_runners_carries_every_template_and_module_file() -> None:
+    """setup.cfg's data_files put them under share/runners, where templateset looks."""
+    import configparser
+    import fnmatch
+
+    root = Path(__file__).resolve().parent.parent
+    parser = configparser.ConfigParser()
+    parser.read(root / "setup.cfg")
+    installed: dict[str, str] = {}  # source folder -> file pattern
+    for target, source in parser.items("options.data_files"):
+        if target.startswith("share/runners/terraform"):
+            folder, _, pattern = source.strip().rpartition("/")
+            assert target == f"share/runners/{folder}", (target, source)
+            installed[folder] = pattern
+    standard = templateset.find("standard")
+    needed = [
+        p.relative_to(root)
+        for folder in (
+            "terraform/templates",
+            *(f"terraform/modules/{m}" for m in standard.modules()),
+        )
+        for p in (root / folder).rglob("*")
+        if p.is_file() and ".terraform" not in p.parts
+    ]
+    missing = [
+        str(f)
+        for f in needed
+        if not fnmatch.fnmatchcase(f.name, installed.get(f.parent.as_posix(), "\0"))
+    ]
+    assert needed and missing == []
