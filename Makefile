@@ -76,7 +76,9 @@ lint-checkov: $(CHECKOV_STAMP) $(STAMP)
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform \
 	    --quiet --compact --skip-download
 	rm -rf $(CLIENT_REPO)
-	RUNNERS_TERRAFORM=embedded $(PY) -m runners init $(CLIENT_REPO) --client lint \
+	RUNNERS_TERRAFORM=embedded RUNNERS_PROVIDER_MIRROR="$${RUNNERS_PROVIDER_MIRROR:-$$($(PY) -c \
+	    'from runners.terraform.cliconfig import discover_mirror as d; print(d() or "")')}" \
+	    $(PY) -m runners init $(CLIENT_REPO) --client lint \
 	    --account 123456789012 --region eu-west-1 --backup-region eu-central-1 >/dev/null
 	$(CHECKOV_VENV)/bin/checkov --directory $(CLIENT_REPO)/terraform --framework terraform \
 	    --quiet --compact --skip-download

@@ -26,8 +26,13 @@ STATE = "acme-production-terraform-state"
 REPLICA = "acme-production-backup-eu-central-1"
 
 
+pytestmark = pytest.mark.usefixtures("with_lock_mirror")  # init's lock files, never the registry
+
+
 @pytest.fixture(scope="module")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template_repo(tmp_path_factory: pytest.TempPathFactory, lock_mirror: Path) -> Path:
+    from runners.terraform.cliconfig import MIRROR_ENV
+
     work = tmp_path_factory.mktemp("bootstrap-repo")
     done = run_cli(
         "init",
@@ -41,6 +46,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--backup-region",
         "eu-central-1",
         cwd=work,
+        env={MIRROR_ENV: str(lock_mirror)},
     )
     assert done.returncode == 0, done.stderr
     return work / "acme"

@@ -18,11 +18,13 @@ from runners.client import trust as trust_mod
 from runners.client.doctor import CHECKS
 from runners.jenkins.double import JenkinsDouble
 from runners.jenkins.platform_double import Platform
-from runners.terraform.cliconfig import discover_mirror
 from tests.doctor_world import PRINCIPALS, DoctorWorld, trust_documents
 
 STATE = "acme-production-terraform-state"
 REPLICA = "acme-production-backup-eu-central-1"
+
+
+pytestmark = pytest.mark.usefixtures("with_lock_mirror")  # init's lock files, never the registry
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +46,9 @@ def world(
     jenkins_double: JenkinsDouble,
     platform: Platform,
     trust: dict[str, dict[str, Any]],
+    lock_mirror: Path,
 ) -> DoctorWorld:
-    return DoctorWorld(tmp_path, aws, jenkins_double, platform, trust, discover_mirror()).init()
+    return DoctorWorld(tmp_path, aws, jenkins_double, platform, trust, lock_mirror).init()
 
 
 def findings(done: subprocess.CompletedProcess[str]) -> list[str]:

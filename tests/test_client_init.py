@@ -49,6 +49,9 @@ GOLDEN_REQUEST = InitRequest(
 )
 
 
+pytestmark = pytest.mark.usefixtures("with_lock_mirror")  # init's lock files, never the registry
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=repo, check=True, capture_output=True, text=True

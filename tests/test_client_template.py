@@ -33,13 +33,12 @@ ENVS = ("development", "production")
 
 
 @pytest.fixture(scope="module")
-def fresh_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``runners init`` once, with the machine's provider mirror when it has one."""
-    from runners.terraform.cliconfig import MIRROR_ENV, discover_mirror
+def fresh_repo(tmp_path_factory: pytest.TempPathFactory, lock_mirror: Path) -> Path:
+    """``runners init`` once, its lock files from the machine's provider mirror."""
+    from runners.terraform.cliconfig import MIRROR_ENV
 
     work = tmp_path_factory.mktemp("fresh")
-    mirror = discover_mirror()
-    env = {MIRROR_ENV: str(mirror)} if mirror else {}
+    env = {MIRROR_ENV: str(lock_mirror)}
     done = run_cli(
         "init",
         str(work / "acme"),
