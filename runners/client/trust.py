@@ -18,6 +18,7 @@ from typing import Any
 
 _ACCOUNT_ROOT = re.compile(r"^(?:arn:aws[a-z-]*:iam::)?(\d{12})(?::root)?$")
 _ASSUME = "sts:AssumeRole"
+_FEDERATED = ("sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML")
 
 
 @dataclass
@@ -42,20 +43,24 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _assumes(statement: dict[str, Any]) -> bool:
+def _covers(statement: dict[str, Any], action: str) -> bool:
     actions = [str(a) for a in _as_list(statement.get("Action", []))]
-    return any(fnmatch.fnmatchcase(_ASSUME, a) for a in actions)
+    return any(fnmatch.fnmatchcase(action, a) for a in actions)
 
 
 def trusted(document: dict[str, Any]) -> Trusted:
     out = Trusted()
     for statement in _as_list(document.get("Statement", [])):
-        if not isinstance(statement, dict) or not _assumes(statement):
+        if not isinstance(statement, dict):
             continue
         principal = statement.get("Principal", {})
         if principal == "*":
             principal = {"AWS": "*"}
         if not isinstance(principal, dict):
+            continue
+        if any(_covers(statement, a) for a in _FEDERATED) and statement.get("Effect") == "Allow":
+            out.federated.update(str(p) for p in _as_list(principal.get("Federated", [])))
+        if not _covers(statement, _ASSUME):
             continue
         aws = [str(p) for p in _as_list(principal.get("AWS", []))]
         if statement.get("Effect") == "Deny":
@@ -69,7 +74,6 @@ def trusted(document: dict[str, Any]) -> Trusted:
                 out.accounts.add(root.group(1))
             else:
                 out.arns.add(entry)
-        out.federated.update(str(p) for p in _as_list(principal.get("Federated", [])))
         out.services.update(str(p) for p in _as_list(principal.get("Service", [])))
     return out
 
@@ -87,7 +91,7 @@ def problems(document: dict[str, Any], own: str, others: list[str]) -> list[str]
         found.append('trusts "*"')
     for account in sorted(who.accounts):
         found.append(f"trusts all of account {account} (any principal its policies allow)")
-    strangers = sorted(who.arns - {own})
+    strangers = sorted(who.arns - who.denied - {own, *others})
     if strangers:
         found.append(f"trusts {', '.join(strangers)} besides its principal")
     if who.services:
