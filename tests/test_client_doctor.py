@@ -72,6 +72,7 @@ def test_a_ready_client_is_all_ok(world: DoctorWorld, provider_mirror: Path) -> 
         in text
     )
     assert "ok    runner roles: acme-production-runners-apply: assumable by " in text
+    assert "environments, " in text and "backup policy\n" in text  # counted, singular for one
     assert "the embedded AWS has no IAM simulator" in text  # what moto cannot tell, said
     assert "ok    branches: production (production): exists and protected on gitlab" in text
     assert "ok    plan-signing key" not in text and "ok    apply needs: plan-signing key" in text

@@ -25,11 +25,19 @@ class ConfigCheck(Check):
                     "correct it; every other check needs it",
                 )
             ]
-        detail = (
-            f"{len(cfg.environments)} environments, {len(cfg.stacks)} stacks, "
-            f"{len(cfg.policies)} backup policies"
+        detail = ", ".join(
+            _count(n, one, many)
+            for n, one, many in (
+                (len(cfg.environments), "environment", "environments"),
+                (len(cfg.stacks), "stack", "stacks"),
+                (len(cfg.policies), "backup policy", "backup policies"),
+            )
         )
         return [self.ok(str(cfg.path.name), detail)]
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 INIT_WORKERS = 3
