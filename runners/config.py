@@ -21,6 +21,7 @@ from pathlib import Path
 
 from runners.backup.policy import Policy, parse_policies
 from runners.change.identities import Identity, parse_identities
+from runners.client.settings import BootstrapSettings, parse_bootstrap
 from runners.confread import Table
 from runners.dr.settings import DrConfig, parse_dr
 from runners.errors import ConfigError, UsageError
@@ -76,6 +77,7 @@ class Config:
         default_factory=jenkins_settings.JenkinsSettings
     )
     identities: dict[str, Identity] = field(default_factory=dict)  # [identities.JENKINS_ID]
+    bootstrap: BootstrapSettings | None = None  # [bootstrap]: runners bootstrap and doctor
 
     def environment(self, name: str) -> Environment:
         try:
@@ -132,7 +134,15 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
     top.only(
-        "runners", "environments", "stacks", "protected", "policies", "dr", "jenkins", "identities"
+        "runners",
+        "environments",
+        "stacks",
+        "protected",
+        "policies",
+        "dr",
+        "jenkins",
+        "identities",
+        "bootstrap",
     )
     settings = top.table("runners")
     settings.only(
@@ -165,6 +175,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     lock_timeout = _lock_timeout(settings)
     settings.check_unknown()
     policies = parse_policies(top.table("policies"))
+    bootstrap = parse_bootstrap(top.table("bootstrap"), root)
     _check_named_policies(path, jenkins, policies)
     top.check_unknown()
     return Config(
@@ -183,6 +194,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         dr=dr,
         jenkins=jenkins,
         identities=identities,
+        bootstrap=bootstrap,
     )
 
 

@@ -8,7 +8,10 @@ and embedded AWS. Each zone is a Jenkins of its own, with only that zone's
 agents and credentials (fake values, per credential id). The merge-request
 zone runs the repository's ``Jenkinsfile``; the production zone runs
 ``pipelines/production.Jenkinsfile`` as ``runners jobs sync`` carries it in
-the job. The stages are printed as Jenkins' stage view lists them; each
+the job. Both build a clone of the client in which only the offline
+stand-in (the ``demo`` stack) is deployed to production: the production job
+plans every stack of the environment, and ``runners init``'s template stacks
+need the real AWS provider against AWS. The stages are printed as Jenkins' stage view lists them; each
 build's console log is kept beside it.
 
 The harness lives in the source checkout's ``tests/``, as the demo's stack
@@ -22,6 +25,7 @@ import importlib
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -34,6 +38,7 @@ HARNESS = SOURCE / "tests" / "pipeline_harness"
 BRANCH = "feature/web-4"
 DANA = ("Dana Developer", "dana@example.com")
 OLIVIA = ("Olivia Ops", "olivia@example.com")
+OFFLINE = {"demo"}  # the stacks that plan against the embedded AWS without the real provider
 
 
 def harness() -> ModuleType | None:
@@ -56,6 +61,43 @@ class Client:
 
     def __init__(self, repo: Path) -> None:
         self.repo = repo
+
+    @classmethod
+    def rehearsal_clone(cls, repo: Path, where: Path) -> Client:
+        """A clone of the client's production branch in which only the stacks that plan offline
+        are deployed to production.
+
+        ``runners init``'s template stacks need the real AWS provider pointed at AWS, so the
+        production job, which plans every stack deployed to the environment, could not plan
+        them here; the clone keeps them to development (``environments``) in one commit."""
+        subprocess.run(
+            ["git", "clone", "-q", "--branch", "production", str(repo), str(where)],
+            check=True,
+            capture_output=True,
+        )
+        client = cls(where)
+        toml = where / "runners.toml"
+        stacks = tomllib.loads(toml.read_text())["stacks"]
+        online = sorted(
+            n for n, t in stacks.items() if n not in OFFLINE and "environments" not in t
+        )
+        if online:
+            text = toml.read_text()
+            for name in online:
+                header = f"[stacks.{name}]\n"
+                text = text.replace(header, header + 'environments = ["development"]\n', 1)
+            toml.write_text(text)
+            print(
+                f"(rehearsed on a clone, {where}: the stacks {', '.join(online)} need the real "
+                "AWS provider against AWS, so there they are deployed to development only)"
+            )
+            client.git(
+                "commit",
+                "-q",
+                "-am",
+                "The Jenkins rehearsal: only the offline stand-in goes to production",
+            )
+        return client
 
     def git(self, *args: str, who: tuple[str, str] = OLIVIA) -> str:
         env = {
@@ -113,7 +155,8 @@ def run(aws: EmbeddedAWS, repo: Path, out: Path) -> int:
     h = harness()
     if h is None:
         return 0
-    client = Client(repo)
+    client = Client.rehearsal_clone(repo, out / "client-repo")
+    repo = client.repo
     client.open_merge_request()
 
     print(f"\n$ Jenkins, merge-request zone: Dana's merge request !2 ({BRANCH} -> production)")
@@ -161,6 +204,6 @@ def run(aws: EmbeddedAWS, repo: Path, out: Path) -> int:
         inputs=[h.Input.approve("alice", match="Apply demo to production")],
     )
     show(applied)
-    print(f"(Alice approved at the input step; the job as `runners jobs sync` writes it: {script})")
+    print(f"(the job's script as `runners jobs sync` writes it: {script})")
     ok = planned.result == "SUCCESS" and applied.result == "SUCCESS"
     return 0 if ok else 1
