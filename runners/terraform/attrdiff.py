@@ -55,7 +55,8 @@ def _walk(
         return
     if isinstance(before, dict) and isinstance(after, dict):
         unk = unknown if isinstance(unknown, dict) else {}
-        for key in sorted(set(before) | set(after)):
+        # A key known only after apply is in after_unknown alone: it is a change too.
+        for key in sorted(set(before) | set(after) | set(unk)):
             yield from _walk(
                 before.get(key, _ABSENT), after.get(key, _ABSENT), unk.get(key), (*path, key)
             )
