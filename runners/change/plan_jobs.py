@@ -18,8 +18,10 @@ from runners import ci, log
 from runners.audit.ledger import Ledger, open_ledger
 from runners.audit.record import AuditRecord, now, summary_counts
 from runners.change.affected_stacks import find_affected
+from runners.change.fingerprint import Fingerprint
 from runners.change.plan_start import Started
 from runners.change.planner import PlanOutcome, drift_check, plan_stack
+from runners.change.reviewed import Review
 from runners.config import Config, Environment
 from runners.errors import ExitCode, RunnersError, UsageError
 from runners.fsutil import atomic_write_text, check_out_dir
@@ -57,7 +59,14 @@ def run(args: argparse.Namespace, started: Started) -> int:
         print("no drift")
         return ExitCode.OK
     repo = GitRepo(cfg.root)
-    outcome = planned(target, build, partial(plan_stack, target, ws, args.out, build, repo))
+    review_of = None
+    if not build.merge_request:  # the environment's own plan: is it the one reviewed?
+        review_of = _reviewer(target, repo)
+    outcome = planned(
+        target,
+        build,
+        partial(plan_stack, target, ws, args.out, build, repo, review_of=review_of),
+    )
     _print_outcome(
         target.stack.name,
         target.env.name,
@@ -145,6 +154,27 @@ def _affected(cfg: Config, args: argparse.Namespace, build: ci.BuildContext) -> 
     return ExitCode.OK
 
 
+def _reviewer(target: Target, repo: GitRepo) -> Callable[[Fingerprint], Review | None]:
+    """Compares with the merge requests' reviewed plans; a comparison that fails is a warning."""
+    import os
+
+    from runners.change import manifest as manifest_mod
+    from runners.change import reviewed
+
+    def run(fingerprint: Fingerprint) -> Review | None:
+        try:
+            ledger = open_ledger(target.config, target.stack, target.env)
+            key = os.environ.get(manifest_mod.SIGNING_KEY_ENV) or None
+            return reviewed.for_target(target, repo, ledger, repo.head(), key)(fingerprint)
+        except RunnersError as exc:
+            log.warn(f"cannot compare the plan with the reviewed ones: {exc}")
+        except Exception as exc:  # an S3 failure reading the ledger: the plan goes on
+            log.warn(f"cannot compare the plan with the reviewed ones: {type(exc).__name__}")
+        return None
+
+    return run
+
+
 def _record(target: Target, build: ci.BuildContext, kind: str) -> AuditRecord:
     return AuditRecord(
         kind=kind,
@@ -191,6 +221,10 @@ def planned(target: Target, build: ci.BuildContext, work: Callable[[], PlanOutco
     record.branch = outcome.manifest["git"]["branch"]
     record.plan_sha256 = outcome.manifest["tfplan_sha256"]
     record.summary = summary_counts(outcome.summary.to_dict())
+    if outcome.fingerprint is not None:
+        record.fingerprint = outcome.fingerprint.to_dict()
+    if outcome.review is not None:
+        record.review = outcome.review.to_record()
     record.finish("planned" if outcome.has_changes else "no-changes")
     record.notifications_failed = notify_record(
         target.env.notify, "plan_ready", record, report_excerpt=outcome.report
