@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -247,8 +246,9 @@ def scrub_plan_text(plan: PlanView, text_file: Path) -> None:
     """Scrub Terraform's own plan text and print it to the log in place of the raw diff."""
     text = Scrubber.for_plan(plan).scrub(text_file.read_text(encoding="utf-8"))
     text_file.write_text(text, encoding="utf-8")
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    stream = log.out()
+    stream.write(text)
+    stream.flush()
 
 
 def _publish(staging: Path, out_dir: Path, manifest: dict[str, Any]) -> None:
