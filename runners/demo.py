@@ -233,10 +233,10 @@ class Demo:
         self.runners("audit")
 
     def unreviewed_change(self) -> None:
-        """A commit pushed straight to production after the review makes a plan nobody reviewed."""
+        """A commit straight on production after the review makes a plan nobody reviewed."""
         self.say(
-            "Had Olivia pushed a change straight to production after the review, the approver "
-            "would be told the plan is not the reviewed one"
+            "Had Olivia committed a change straight to production after the review, the "
+            "approver would be told the plan is not the reviewed one"
         )
         tfvars = self.repo / "terraform/stacks/demo/production.tfvars"
         text = tfvars.read_text()
