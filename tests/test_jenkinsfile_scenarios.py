@@ -404,7 +404,7 @@ def test_a_merge_request_whose_plan_fails_says_why_in_plain_text(
     report = result.artifacts["plans/report.md"].read_text()
     [failed] = platform.audit("client/merge-requests/terraform/MR-2")
     assert failed["result"] == "failed"
-    [logged] = [ln for ln in result.log.splitlines() if ln.startswith("warning: demo: terraform")]
+    [logged] = [ln for ln in result.log.splitlines() if ln.startswith("[demo] error: terraform")]
     for reason in (demo["error"], report, failed["reason"], logged):
         assert "\x1b" not in reason and "\\x1b" not in reason
         assert "Error: Reference to undeclared input variable (on main.tf line" in reason

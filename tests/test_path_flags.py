@@ -19,7 +19,7 @@ import pytest
 
 from runners.aws.embedded import EmbeddedAWS
 from runners.cli import build_parser
-from runners.commands.common import input_path, output_path
+from runners.commands.common import input_path, new_folder_path, output_path
 from tests.backup_world import write_config as write_backup_config
 from tests.conftest import PERSON, SIGNED, GitRepoHelper, run_cli
 
@@ -34,7 +34,13 @@ WRITTEN = {
     ("verify-restore", "--markdown"),
     ("verify-restore", "--junit"),
 }
-READ = {("apply", "--plan-dir"), ("comment", "--file"), ("summarize", "plan_json")}
+READ = {
+    ("apply", "--plan-dir"),
+    ("comment", "--file"),
+    ("summarize", "plan_json"),
+    ("plan", "--combine"),
+}
+CREATED = {("init", "dir")}  # a new repository, anywhere
 PATH_METAVARS = {"DIR", "FILE", "PLAN_JSON", "REPORT.md"}
 
 
@@ -60,9 +66,10 @@ def path_arguments() -> dict[tuple[str, str], object]:
 
 def test_every_path_flag_is_made_absolute_as_it_is_parsed() -> None:
     found = path_arguments()
-    assert set(found) == WRITTEN | READ, "a new path flag: give it input_path or output_path"
+    assert set(found) == WRITTEN | READ | CREATED, "a new path flag: give it a path type"
     for key, kind in found.items():
-        assert kind is (output_path if key in WRITTEN else input_path), key
+        expected = output_path if key in WRITTEN else input_path if key in READ else new_folder_path
+        assert kind is expected, key
 
 
 def test_input_paths_are_absolute_wherever_they_are(

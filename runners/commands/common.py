@@ -76,6 +76,15 @@ def input_path(text: str) -> Path:
     return Path(os.path.abspath(text))
 
 
+def new_folder_path(text: str) -> Path:
+    """A folder runners creates as a repository of its own (init DIR): made absolute.
+
+    Unlike --out it need not lie inside the repository the command runs in:
+    a new client's repository usually lies beside it.
+    """
+    return Path(os.path.abspath(text))
+
+
 def output_path(text: str) -> Path:
     """A file or folder runners writes (--out, --markdown, --junit): made absolute.
 
@@ -108,3 +117,19 @@ def repository_root(cwd: Path) -> Path:
         if (folder / ".git").exists():
             return folder
     return here
+
+
+MAX_JOBS = 64
+
+
+def jobs(text: str) -> int:
+    """``--jobs N``: how many at once, a whole number from 1 to 64."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of stacks at once, 1 to {MAX_JOBS}, got {text!r}"
+        )
+    return value
