@@ -189,10 +189,10 @@ def test_only_identifying_attributes_are_kept(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "problem"), [(b"{", "is not JSON"), (b'{"version": 3}', "format version 3")]
+    ("data", "problem"), [(b"{", "not JSON"), (b'{"version": 3}', "format version 3")]
 )
 def test_a_state_that_is_not_one_is_refused(tmp_path: Path, data: bytes, problem: str) -> None:
-    with pytest.raises(InputError, match=problem):
+    with pytest.raises(statefile.StateUnreadable, match=problem):
         statefile.parse(data, statefile.StateLocation("local", path=tmp_path / "s"))
 
 
@@ -236,6 +236,26 @@ dir = "stacks/client"
         ),
         ("[dr.s3.daily]\ndestination_bucket = 'b-backup'\n", "dr.s3.daily.buckets", "is required"),
         ("[dr]\npolcy = 'daily'\n", "dr.polcy", "did you mean 'policy'"),
+        (
+            "[dr.stacks.client]\nvar_files = ['../production.tfvars']\n",
+            "dr.stacks.client.var_files",
+            "expected files in the stack's folder",
+        ),
+        (
+            "[dr.stacks.client]\nstart_empty = 'module.x'\n",
+            "dr.stacks.client.start_empty",
+            "expected a list of non-empty strings",
+        ),
+        (
+            "[dr.stacks.client.drill]\nvariables = { deletion_protection = [1] }\n",
+            "dr.stacks.client.drill.variables.deletion_protection",
+            "expected a string, integer or boolean",
+        ),
+        (
+            "[dr.stacks.client.drill]\nsmoke_timeout_minutes = 0\n",
+            "dr.stacks.client.drill.smoke_timeout_minutes",
+            "0.1",
+        ),
     ],
 )
 def test_a_bad_dr_table_names_its_key(tmp_path: Path, dr: str, key: str, problem: str) -> None:

@@ -14,7 +14,8 @@ from runners.change.planner import plan_stack
 from runners.config import Config
 from runners.dr import drplan, outputs, workflow
 from runners.dr.model import Preparation
-from runners.errors import ExitCode
+from runners.dr.statefile import StateUnreadable
+from runners.errors import ExitCode, one_line
 from runners.fsutil import check_out_dir
 from runners.gitrepo import GitRepo
 from runners.stacks import select
@@ -25,11 +26,18 @@ def prepare(cfg: Config, args: argparse.Namespace) -> int:
     names = workflow.stacks_for(cfg, args.stack, env)
     base = args.out if args.out is not None else Path("dr") / args.to_region
     clients = workflow.clients_for(workflow.policy_for(cfg))
-    missing = 0
+    missing = unreadable = 0
     for name in names:
-        done = workflow.prepare_into(cfg, name, env, args.to_region, base / name, clients)
+        try:
+            done = workflow.prepare_into(cfg, name, env, args.to_region, base / name, clients)
+        except StateUnreadable as exc:  # the other stacks are still prepared
+            print(one_line(f"error: {exc}"), file=sys.stderr)
+            unreadable += 1
+            continue
         _print_summary(done.prep, done.folder)
         missing += len(done.prep.missing)
+    if unreadable:
+        return ExitCode.FAILED
     if missing and not args.allow_missing:
         print(
             f"{missing} thing(s) could not be mapped (listed above and in the runbook); "
@@ -97,6 +105,12 @@ def _print_summary(prep: Preparation, folder: Path) -> None:
         f"  {len(prep.restores)} restore(s), {len(prep.images)} image(s), "
         f"{len(prep.target_zones)} zone(s), KMS key {'found' if prep.kms_key else 'NOT found'}"
     )
+    accepted = [u for u in prep.unrestored if u.accepted]
+    if accepted:
+        print(f"  starts empty, as start_empty says: {', '.join(u.address for u in accepted)}")
+    mapped = [lit for lit in prep.literals if lit.mapped_by]
+    if mapped:
+        print(f"  {len(mapped)} regional literal(s) replaced (listed in the runbook)")
     if rpo is not None:
         met = "within" if prep.rpo_met() else "BREACHES"
         hours = rpo.total_seconds() / 3600

@@ -32,7 +32,7 @@ from runners.aws.embedded import EmbeddedAWS
 from runners.backup.demo import pointed_at
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
-    "ec2": frozenset({"RegisterImage", "CreateVolume"}),
+    "ec2": frozenset({"RegisterImage", "CreateVolume", "RunInstances"}),
     "rds": frozenset({"CreateDBInstance"}),
     "kms": frozenset({"CreateKey", "CreateAlias"}),
     "s3": frozenset({"CreateBucket", "PutObject"}),
@@ -64,7 +64,7 @@ rpo_hours = 26
 [policies.{policy}.select]
 tags = {{ dr-demo = "yes" }}
 regions = ["{source}"]
-kinds = ["ebs-volume", "rds-instance"]
+kinds = ["ebs-volume", "ec2-instance", "rds-instance"]
 
 [dr]
 policy = "{policy}"
@@ -210,6 +210,13 @@ def _seed(source: str, backup: str) -> dict[str, Any]:
     register_image(backup, DEBIAN)
     app = register_image(source, APP_IMAGE)
     ec2 = boto3.client("ec2", region_name=source)
+    # web-1's server, backed up as an instance: its snapshots record its image's name and owner.
+    ec2.run_instances(
+        ImageId=debian,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )
     servers = []
     for host, image, zone, size in (("web-1", debian, "a", 10), ("app-1", app, "b", 30)):
         volume = ec2.create_volume(

@@ -60,12 +60,19 @@ def dr_backend(cfg: Config, target: Target, region: str) -> BackendConfig:
 
 
 def dr_workspace(target: Target, region: str, tfvars: Path, timeout: float | None) -> Workspace:
+    """The environment's workspace, pointed at the rebuild.
+
+    Variable files, last wins: the environment's, the stack's DR files for the
+    region (``[dr.stacks.NAME] var_files``: reviewed replacements of regional
+    values, such as certificates), then what ``dr prepare`` wrote.
+    """
     ws = workspace(target, timeout)
+    recovery = target.config.dr.stack(target.stack.name, target.config.path)
     return dataclasses.replace(
         ws,
         backend=dr_backend(target.config, target, region),
         data_dir=ws.data_dir.parent / f"{target.env.name}-dr-{region}",
-        var_files=(*ws.var_files, str(tfvars.resolve())),
+        var_files=(*ws.var_files, *recovery.dr_var_files(region), str(tfvars.resolve())),
     )
 
 

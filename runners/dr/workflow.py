@@ -87,7 +87,7 @@ def prepare_into(
     log.step(f"prepare {stack} ({env.name}) for {region}")
     prep = prepare(request, clients, now)
     regions = policy.selection.regions or (env.region,)
-    text = runbook.render(prep, folder, regions)
+    text = runbook.render(prep, folder, regions, env.approvers, recovery.drill.smoke)
     folder.mkdir(parents=True, exist_ok=True)
     outputs.write(folder, prep, text)
     return Prepared(prep, folder)
