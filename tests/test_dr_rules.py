@@ -15,7 +15,7 @@ from runners.backup import tags as T
 from runners.backup.model import Place, Snapshot
 from runners.dr import snapshots, statefile, zones
 from runners.dr.addresses import instance_address, parse_pattern
-from runners.errors import ConfigError, InputError
+from runners.errors import ConfigError
 
 # -- address patterns ------------------------------------------------------------------------
 
