@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from runners import config
 from runners.backup import tags as T
 from runners.backup.model import Place, Snapshot
-from runners.dr import literals, snapshots, stateful, statefile, zones
+from runners.dr import literals, snapshots, statefile, stateful, zones
 from runners.dr.addresses import instance_address, parse_pattern
 from runners.errors import ConfigError
 
