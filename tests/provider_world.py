@@ -253,7 +253,7 @@ kms_key_variable = "database_kms_key_arn"
 var_files = ["dr-{{region}}.tfvars", "dr-{{region}}.embedded.tfvars.json"]
 start_empty = [
   "module.shared.aws_efs_file_system.this",
-  'module.messaging.aws_sqs_queue.this["*"]',
+  "module.messaging.aws_sqs_queue.*",
   "module.logging.aws_s3_bucket.access_logs[0]",
 ]
 
