@@ -19,17 +19,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runners.backup.policy import Policy, parse_policies
+from runners.change.identities import Identity, parse_identities
 from runners.confread import Table
 from runners.dr.settings import DrConfig, parse_dr
 from runners.errors import ConfigError, UsageError
 from runners.jenkins import settings as jenkins_settings
-from runners.layout import Environment, Stack, parse_environments, parse_stacks
+from runners.layout import (
+    Environment,
+    Stack,
+    backend_for,
+    parse_environments,
+    parse_stacks,
+    state_identity,
+)
 from runners.terraform.backendconf import BackendConfig
 from runners.terraform.protection import DEFAULT_PROTECTED_TYPES, Protection
 
 # The layout's types are part of this module's interface: most callers hold a
 # Config and name its environments and stacks from here.
-__all__ = ["BackendConfig", "Config", "Environment", "Stack", "load", "parse"]
+__all__ = [
+    "BackendConfig",
+    "Config",
+    "Environment",
+    "Identity",
+    "Stack",
+    "load",
+    "parse",
+    "state_identity",
+]
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class Config:
     jenkins: jenkins_settings.JenkinsSettings = field(
         default_factory=jenkins_settings.JenkinsSettings
     )
+    identities: dict[str, Identity] = field(default_factory=dict)  # [identities.JENKINS_ID]
 
     def environment(self, name: str) -> Environment:
         try:
@@ -76,15 +94,7 @@ class Config:
 
     def backend_for(self, stack: Stack, env: Environment) -> BackendConfig:
         """Env-wide backend defaults overlaid by the stack's own, with placeholders filled."""
-        merged: BackendConfig = {**env.backend, **stack.backend.get(env.name, {})}
-        out: BackendConfig = {}
-        for key, value in merged.items():
-            out[key] = (
-                value.replace("{stack}", stack.name).replace("{env}", env.name)
-                if isinstance(value, str)
-                else value
-            )
-        return out
+        return backend_for(stack, env)
 
 
 def load(path: Path) -> Config:
@@ -112,7 +122,9 @@ def load(path: Path) -> Config:
 def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
-    top.only("runners", "environments", "stacks", "protected", "policies", "dr", "jenkins")
+    top.only(
+        "runners", "environments", "stacks", "protected", "policies", "dr", "jenkins", "identities"
+    )
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "provider_mirror", "ledger", "report_max_chars")
     # A file with backup policies and nothing to plan serves backup, ship, prune and report.
@@ -125,6 +137,9 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     )
     protection = _protection(top.table("protected"))
     jenkins = jenkins_settings.parse(top.table("jenkins"), root, environments, stacks)
+    dr = parse_dr(top.table("dr"), stacks)
+    _check_state_keys(path, environments, stacks, dr)
+    identities = parse_identities(top.table("identities"))
 
     terraform = settings.str("terraform")
     cache = settings.str("plugin_cache_dir")
@@ -147,8 +162,9 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         ledger=_path(root, ledger) if ledger else None,
         report_max_chars=report_max,
         policies=policies,
-        dr=parse_dr(top.table("dr"), stacks),
+        dr=dr,
         jenkins=jenkins,
+        identities=identities,
     )
 
 
@@ -168,6 +184,66 @@ def _check_named_policies(
                     path,
                     f"jenkins.{key}",
                     f"{name!r} is not a backup policy ([policies.NAME]); known: {known}",
+                )
+
+
+def _check_state_keys(
+    path: Path, envs: dict[str, Environment], stacks: dict[str, Stack], dr: DrConfig
+) -> None:
+    """No two (stack, environment) pairs may share a state, nor a rebuild share theirs.
+
+    Otherwise the runner lock, the ledger's last applied commit and the
+    apply's backend check could not tell one target from the other.
+    """
+    seen: dict[str, str] = {}
+    for stack in stacks.values():
+        for env_name in stack.environments:
+            env = envs[env_name]
+            where = state_identity(backend_for(stack, env), stack.dir)
+            if where is None:
+                continue
+            who = f"stack {stack.name!r} in {env.name!r}"
+            if where in seen:
+                key = (
+                    f"stacks.{stack.name}.backend.{env.name}"
+                    if env.name in stack.backend
+                    else f"environments.{env.name}.backend"
+                )
+                raise ConfigError(
+                    path,
+                    key,
+                    f"{who} and {seen[where]} share the state {where}; "
+                    "each needs its own (use {stack} and {env} in key or path)",
+                )
+            seen[where] = who
+    if not dr.backend:
+        return
+    for stack in stacks.values():
+        for env_name in stack.environments:
+            env = envs[env_name]
+            if env.backup_region is None:
+                continue
+            filled = {
+                k: v.replace("{stack}", stack.name)
+                .replace("{env}", env.name)
+                .replace("{region}", env.backup_region)
+                if isinstance(v, str)
+                else v
+                for k, v in dr.backend.items()
+            }
+            own = backend_for(stack, env)
+            # Naming the other kind of location drops the environment's (as dr.statefile.overlay).
+            if "path" in filled:
+                own = {k: v for k, v in own.items() if k not in ("bucket", "key", "region")}
+            if "bucket" in filled:
+                own = {k: v for k, v in own.items() if k != "path"}
+            where = state_identity({**own, **filled}, stack.dir)
+            if where is not None and where in seen:
+                raise ConfigError(
+                    path,
+                    "dr.backend",
+                    f"the rebuild of stack {stack.name!r} ({env.name}) in {env.backup_region} "
+                    f"would write the state of {seen[where]} ({where})",
                 )
 
 

@@ -8,6 +8,7 @@ CLI, printed as a command line you can run again by hand.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -24,6 +25,10 @@ from runners.aws.embedded import EmbeddedAWS
 SOURCE = Path(__file__).resolve().parent.parent
 OUTPUT = Path(os.environ.get("RUNNERS_DEMO_DIR", SOURCE / "demo-output")).resolve()
 REGION, BACKUP_REGION, BUCKET = "eu-west-1", "eu-central-1", "demo-client-tfstate"
+# What Jenkins binds in the production zone only (never in merge-request builds).
+SIGNING_KEY = "demo-only-plan-signing-key-not-a-secret"
+DANA = "Dana Developer <dana@example.com>"
+BOB = "Bob Builder <bob@example.com>"
 
 # Only ever against the embedded AWS: creates the demo's state bucket. Not
 # granted to the runner roles (tests/test_runner_policy.py leaves it out).
@@ -63,13 +68,22 @@ class Demo:
         )
         return done.stdout.strip()
 
-    def runners(self, *args: str, expect: tuple[int, ...] = (0,), quiet: bool = False) -> int:
-        print(f"$ runners {shlex.join(args)}", flush=True)
+    def runners(
+        self,
+        *args: str,
+        expect: tuple[int, ...] = (0,),
+        quiet: bool = False,
+        production_zone: bool = False,
+    ) -> int:
+        """One runners command; ``production_zone``: with the plan-signing key bound."""
+        prefix = "RUNNERS_PLAN_SIGNING_KEY=*** " if production_zone else ""
+        print(f"$ {prefix}runners {shlex.join(args)}", flush=True)
+        env = {**self.env, "RUNNERS_PLAN_SIGNING_KEY": SIGNING_KEY} if production_zone else self.env
         done = subprocess.run(
             [sys.executable, "-m", "runners", *args],
             check=False,
             cwd=self.repo,
-            env=self.env,
+            env=env,
             stdout=subprocess.DEVNULL if quiet else None,
         )
         print(f"(exit {done.returncode})", flush=True)
@@ -115,37 +129,40 @@ class Demo:
         self.say("Production today: the initial layout, planned and applied by hand after review")
         out = self.out / "plans" / "initial"
         self.runners(
-            "plan", "--stack", "demo", "--env", "production", "--out", str(out), quiet=True
+            "plan",
+            "--stack",
+            "demo",
+            "--env",
+            "production",
+            "--out",
+            str(out),
+            quiet=True,
+            production_zone=True,
         )
         self.apply(out, "--approved-by", "alice", quiet=True)
 
     def merge_request(self) -> Path:
         branch = "feature/bigger-web"
-        self.say(f"Dana opens a merge request: {branch} -> production")
-        self.git(
-            "checkout", "-q", "-b", branch, "production", author="Dana Developer <dana@example.com>"
-        )
+        self.say(f"Dana opens a merge request: {branch} -> production; Bob adds a commit to it")
+        self.git("checkout", "-q", "-b", branch, "production", author=DANA)
         tfvars = self.repo / "terraform/stacks/demo/production.tfvars"
+        original = tfvars.read_text()
         tfvars.write_text(
-            tfvars.read_text()
+            original
             + textwrap.dedent("""
             servers = {
               web-1 = "small"
               web-2 = "large"
-              web-3 = "large"
+              web-3 = "medium"
             }
             db_engine_version = "17"
             """)
         )
         self.git("add", "-A")
-        self.git(
-            "commit",
-            "-q",
-            "-m",
-            "Grow the web tier; upgrade PostgreSQL to 17",
-            author="Dana Developer <dana@example.com>",
-        )
-        print(self.git("show", "--stat", "--oneline", "HEAD"))
+        self.git("commit", "-q", "-m", "Grow the web tier; upgrade PostgreSQL to 17", author=DANA)
+        tfvars.write_text(tfvars.read_text().replace('web-3 = "medium"', 'web-3 = "large"'))
+        self.git("commit", "-q", "-am", "web-3 takes the reporting load: large", author=BOB)
+        print(self.git("log", "--format=%h %an: %s", "production..HEAD"))
         self.runners("affected", "--base", "production", "--head", branch)
         out = self.out / "plans" / "mr-1"
         self.say("Jenkins plans every stack the merge request touches (read-only credential)")
@@ -172,7 +189,7 @@ class Demo:
     def apply(
         self, plan_dir: Path, *extra: str, expect: tuple[int, ...] = (0,), quiet: bool = False
     ) -> None:
-        """The production build's apply step, as a person started it."""
+        """The production build's apply step, as a person started it, in the production zone."""
         self.runners(
             "apply",
             "--stack",
@@ -188,14 +205,29 @@ class Demo:
             *extra,
             expect=expect,
             quiet=quiet,
+            production_zone=True,
         )
 
-    def merge_and_apply(self, out: Path) -> None:
-        plan_dir = out / "demo"
-        self.say("The merge request is merged; the production build is started by hand")
+    def merge_and_apply(self) -> None:
+        self.say("Olivia merges the merge request; the production build is started by hand")
         self.git("checkout", "-q", "production")
         self.git("merge", "-q", "--no-ff", "-m", "Merge feature/bigger-web", "feature/bigger-web")
-        print(self.git("log", "--oneline", "-3"))
+        print(self.git("log", "--format=%h %an: %s", "-4"))
+        plan_dir = self.out / "plans" / "production"
+        self.say("The production build plans the branch head, signing the plan (production zone)")
+        self.runners(
+            "plan",
+            "--stack",
+            "demo",
+            "--env",
+            "production",
+            "--out",
+            str(plan_dir),
+            "--detailed-exitcode",
+            expect=(2,),
+            quiet=True,
+            production_zone=True,
+        )
 
         self.say("Refused: someone altered the reviewed plan file")
         tampered = self.out / "plans" / "tampered"
@@ -203,6 +235,19 @@ class Demo:
         with open(tampered / "tfplan", "ab") as fh:
             fh.write(b"\0")
         self.apply(tampered, "--approved-by", "alice", "--confirm-destroy", "1", expect=(3,))
+
+        self.say("Refused: a manifest rewritten to hide the database's replacement")
+        forged = self.out / "plans" / "forged"
+        shutil.copytree(plan_dir, forged)
+        manifest = json.loads((forged / "manifest.json").read_text())
+        manifest["summary"].update(protected=[], replaces=[], replace=0, destroy=0)
+        (forged / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        self.apply(forged, "--approved-by", "alice", expect=(3,))
+
+        self.say(
+            "Refused: Bob approves, though he wrote a commit of the change (HEAD is Olivia's merge)"
+        )
+        self.apply(plan_dir, "--approved-by", "bob", "--confirm-destroy", "1", expect=(3,))
 
         self.say("Refused: Dana may not approve her own change")
         self.apply(plan_dir, "--approved-by", "dana", expect=(3,))
@@ -239,7 +284,8 @@ class Demo:
         self.say(f"What the reviewers read: {report}")
         print(report.read_text())
         print(
-            f"Artifacts for the apply that follows: {sorted(p.name for p in (out / 'demo').iterdir())}"
+            f"The merge request's artifacts: {sorted(p.name for p in (out / 'demo').iterdir())} "
+            "(planned without the signing key: production applies only its own, signed plan)"
         )
 
 
@@ -264,7 +310,7 @@ def main() -> int:
         demo.bootstrap_production()
         out = demo.merge_request()
         demo.show_report(out)
-        demo.merge_and_apply(out)
+        demo.merge_and_apply()
         demo.backups()
         demo.disaster_recovery()
     finally:

@@ -36,6 +36,12 @@ class Environment:
     require_manual_trigger: bool = False
     backend: BackendConfig = field(default_factory=dict)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    # Read the approver and the build cause from Jenkins, not from flags.
+    verify_build: bool = False
+    # Approvals each merge request behind a change needs on the Git platform.
+    require_mr_approvals: int = 0
+    # Why approval is required, for refusals: "it lists approvers", ...; None when it is not.
+    approval_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ ENV_KEYS = (
     "require_manual_trigger",
     "backend",
     "notify",
+    "verify_build",
+    "require_mr_approvals",
 )
 
 
@@ -80,11 +88,7 @@ def parse_environments(table: Table) -> dict[str, Environment]:
         if role is not None and not role.startswith("arn:"):
             raise t.fail("role_arn", f"expected an IAM role ARN, got {role!r}")
         approvers = t.str_list("approvers")
-        require_approval = t.bool("require_approval", False)
-        if require_approval and not approvers:
-            raise t.fail(
-                "approvers", "require_approval is true, so at least one approver is needed"
-            )
+        require_approval, reason = _approval(name, t, approvers)
         envs[name] = Environment(
             name=name,
             branch=t.req_str("branch"),
@@ -95,9 +99,12 @@ def parse_environments(table: Table) -> dict[str, Environment]:
             approvers=approvers,
             require_approval=require_approval,
             allow_self_approval=t.bool("allow_self_approval", False),
-            require_manual_trigger=t.bool("require_manual_trigger", False),
+            require_manual_trigger=t.bool("require_manual_trigger", require_approval),
             backend=parse_backend(t.table("backend")),
             notify=parse_notify(t.table("notify")),
+            verify_build=t.bool("verify_build", require_approval),
+            require_mr_approvals=t.int("require_mr_approvals", 0),
+            approval_reason=reason,
         )
         t.check_unknown()
     if not envs:
@@ -114,6 +121,65 @@ def parse_environments(table: Table) -> dict[str, Environment]:
             )
         branches[env.branch] = env.name
     return envs
+
+
+def _approval(name: str, t: Table, approvers: tuple[str, ...]) -> tuple[bool, str | None]:
+    """Whether approval is required, and why: fail closed.
+
+    Listing approvers, or being named production, means approval is required
+    (and, by default, a person's build read from Jenkins) unless the file says
+    ``require_approval = false`` in so many words.
+    """
+    reason = (
+        "it lists approvers"
+        if approvers
+        else "it is named production"
+        if name == "production"
+        else None
+    )
+    if not t.has("require_approval"):
+        return reason is not None, reason
+    required = t.bool("require_approval", False)
+    if required and not approvers:
+        raise t.fail("approvers", "require_approval is true, so at least one approver is needed")
+    return required, "require_approval = true" if required else None
+
+
+def backend_for(stack: Stack, env: Environment) -> BackendConfig:
+    """Env-wide backend defaults overlaid by the stack's own, with placeholders filled.
+
+    A local state ``path`` (or ``workspace_dir``) is made absolute against the
+    stack's folder, which is where Terraform resolves it when it plans; the
+    apply runs Terraform in a clean copy of the branch head, and a relative
+    path there would name a file in that throwaway copy.
+    """
+    merged: BackendConfig = {**env.backend, **stack.backend.get(env.name, {})}
+    out: BackendConfig = {}
+    for key, raw in merged.items():
+        value = raw
+        if isinstance(value, str):
+            value = value.replace("{stack}", stack.name).replace("{env}", env.name)
+            if key in _LOCAL_PATHS and "bucket" not in merged and not Path(value).is_absolute():
+                value = str(stack.dir / Path(value).expanduser())
+        out[key] = value
+    return out
+
+
+_LOCAL_PATHS = ("path", "workspace_dir")
+
+
+def state_identity(backend: BackendConfig, stack_dir: Path) -> str | None:
+    """Where a backend keeps the state, as one comparable string; None when config does not say."""
+    bucket, key = backend.get("bucket"), backend.get("key")
+    if isinstance(bucket, str) and bucket:
+        if not isinstance(key, str) or not key:
+            return None
+        prefix = backend.get("workspace_key_prefix")
+        return f"s3://{bucket}/{prefix}/{key}" if prefix else f"s3://{bucket}/{key}"
+    path = backend.get("path")
+    if isinstance(path, str) and path:
+        return str((stack_dir / Path(path).expanduser()).resolve())
+    return None
 
 
 def parse_stacks(table: Table, root: Path, envs: dict[str, Environment]) -> dict[str, Stack]:

@@ -233,6 +233,9 @@ region = "eu-west-1"
 backup_region = "eu-central-1"
 approvers = ["alice", "bob"]
 require_approval = true
+# No Jenkins in these tests: take --approved-by and --build-cause as given
+# (tests/adversary/ runs with verify_build on, against the Jenkins double).
+verify_build = false
 
 [environments.production.backend]
 path = "{state_dir}/{{stack}}-production.tfstate"
@@ -255,6 +258,12 @@ def client_repo(git_repo: GitRepoHelper, tmp_path: Path) -> GitRepoHelper:
     git_repo.write(".gitignore", ".runners/\n.terraform/\n")
     git_repo.commit("initial layout", author="Olivia Ops <olivia@example.com>")
     return git_repo
+
+
+SIGNING_KEY = "test-plan-signing-key-0123456789abcdef"
+# What the production zone's plan and apply steps have: the signing key bound.
+SIGNED = {"RUNNERS_PLAN_SIGNING_KEY": SIGNING_KEY}
+PERSON = ("--build-cause", "hudson.model.Cause$UserIdCause")
 
 
 def run_cli(

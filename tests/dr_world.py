@@ -129,6 +129,8 @@ terraform = "embedded"
 branch = "production"
 region = "{source}"
 backup_region = "{target}"
+approvers = ["alice"]
+verify_build = false
 
 [environments.production.backend]
 path = "{state_dir}/{{stack}}-production.tfstate"

@@ -21,6 +21,13 @@ run python-jenkins and requests against this threaded ``http.server`` on
 - builds: ``N/api/json`` (``building``, ``result``, parameters, causes),
   ``N/consoleText`` and ``N/logText/progressiveText?start=`` (``X-Text-Size``,
   ``X-More-Data``);
+- what ``runners apply`` reads of the build it runs in: the causes as Jenkins
+  core exports them (a ``hudson.model.CauseAction`` whose ``causes`` hold a
+  ``hudson.model.Cause$UserIdCause`` with ``userId``), one
+  ``org.jenkinsci.plugins.workflow.support.steps.input.ApproverAction`` with
+  ``userId`` per approved ``input`` step (pipeline-input-step), and a replay's
+  ``org.jenkinsci.plugins.workflow.cps.replay.ReplayCause``; the ``tree=``
+  filter is honoured as Jenkins does (only the named fields, plus ``_class``);
 - 404 for anything else.
 
 Stored configs are re-serialized the way Jenkins does it (XML 1.1 declaration,
@@ -90,15 +97,46 @@ class Build:
     lines: list[str]
     result: str
     params: dict[str, str]
-    user: str
+    user: str | None  # None: no person started it
     emitted: int = 0
+    causes: list[dict[str, Any]] | None = None  # default: the user's UserIdCause
+    approvals: list[str] = field(default_factory=list)  # ApproverAction userIds, in order
+    running: bool | None = None  # set: building regardless of the console
 
     @property
     def building(self) -> bool:
+        if self.running is not None:
+            return self.running
         return self.emitted < len(self.lines)
+
+    def cause_list(self) -> list[dict[str, Any]]:
+        if self.causes is not None:
+            return self.causes
+        if self.user is None:
+            return []
+        return [user_cause(self.user)]
 
     def text(self) -> bytes:
         return "".join(self.lines[: self.emitted]).encode("utf-8")
+
+
+def user_cause(user: str) -> dict[str, Any]:
+    return {
+        "_class": "hudson.model.Cause$UserIdCause",
+        "shortDescription": f"Started by user {user}",
+        "userId": user,
+        "userName": user,
+    }
+
+
+BRANCH_INDEXING = {
+    "_class": "jenkins.branch.BranchIndexingCause",
+    "shortDescription": "Branch indexing",
+}
+REPLAY = {
+    "_class": "org.jenkinsci.plugins.workflow.cps.replay.ReplayCause",
+    "shortDescription": "Replayed #6",
+}
 
 
 @dataclass
@@ -204,6 +242,47 @@ class JenkinsDouble:
             "<com.cloudbees.hudson.plugins.folder.Folder><description>"
             f"{description}</description><properties/></com.cloudbees.hudson.plugins.folder.Folder>",
         )
+
+    def running_build(
+        self,
+        job: str,
+        started_by: str | None,
+        approvals: list[str] | None = None,
+        causes: list[dict[str, Any]] | None = None,
+        running: bool = True,
+    ) -> str:
+        """A pipeline build in ``job`` (made with its folders if needed); its URL."""
+        with self._lock:
+            parts = job.split("/")
+            for depth in range(1, len(parts)):
+                folder = "/".join(parts[:depth])
+                if folder not in self.items:
+                    self.items[folder] = Item(
+                        folder,
+                        jenkins_stores(
+                            "<com.cloudbees.hudson.plugins.folder.Folder><properties/>"
+                            "</com.cloudbees.hudson.plugins.folder.Folder>"
+                        ),
+                    )
+            if job not in self.items:
+                self.items[job] = Item(
+                    job,
+                    jenkins_stores("<flow-definition><properties/><actions/></flow-definition>"),
+                )
+            item = self.items[job]
+            build = Build(
+                item.next_build_number,
+                ["Started\n"],
+                "SUCCESS",
+                {},
+                started_by,
+                causes=causes,
+                approvals=list(approvals or []),
+                running=running,
+            )
+            item.builds[build.number] = build
+            item.next_build_number += 1
+            return f"{self.url}{_job_path(job)}{build.number}/"
 
     def add_credentials(self, context: str, *ids: str, domain: str = "_") -> None:
         """Store credentials (only their IDs matter here) in a folder, or globally with ""."""
@@ -598,35 +677,31 @@ class _Handler(BaseHTTPRequestHandler):
     def _build_page(self, build: Build, item: Item, rest: list[str], query: dict[str, str]) -> None:
         url = f"{self.double.url}{_job_path(item.name)}{build.number}/"
         if rest == ["api", "json"]:
-            return self._send(
-                200,
-                {
-                    "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
-                    "number": build.number,
-                    "url": url,
-                    "fullDisplayName": f"{item.name} #{build.number}",
-                    "building": build.building,
-                    "result": None if build.building else build.result,
-                    "actions": [
+            data = {
+                "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+                "number": build.number,
+                "url": url,
+                "fullDisplayName": f"{item.name} #{build.number}",
+                "building": build.building,
+                "result": None if build.building else build.result,
+                "actions": [
+                    {
+                        "_class": "hudson.model.ParametersAction",
+                        "parameters": [{"name": k, "value": v} for k, v in build.params.items()],
+                    },
+                    {"_class": "hudson.model.CauseAction", "causes": build.cause_list()},
+                    {"_class": "org.jenkinsci.plugins.workflow.job.views.FlowGraphAction"},
+                    *(
                         {
-                            "_class": "hudson.model.ParametersAction",
-                            "parameters": [
-                                {"name": k, "value": v} for k, v in build.params.items()
-                            ],
-                        },
-                        {
-                            "_class": "hudson.model.CauseAction",
-                            "causes": [
-                                {
-                                    "_class": "hudson.model.Cause$UserIdCause",
-                                    "shortDescription": f"Started by user {build.user}",
-                                    "userId": build.user,
-                                }
-                            ],
-                        },
-                    ],
-                },
-            )
+                            "_class": "org.jenkinsci.plugins.workflow.support.steps.input.ApproverAction",
+                            "userId": approver,
+                        }
+                        for approver in build.approvals
+                    ),
+                ],
+            }
+            tree = query.get("tree")
+            return self._send(200, prune(data, parse_tree(tree)) if tree else data)
         if rest == ["consoleText"]:
             return self._send(200, build.text().decode())
         if rest == ["logText", "progressiveText"]:
@@ -639,6 +714,39 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["X-More-Data"] = "true"
             return self._send(200, text[start:], headers)
         raise _Answer(404)
+
+
+def parse_tree(spec: str) -> dict[str, Any]:
+    """Jenkins' ``tree=a,b[c,d[e]]`` as nested dicts: field -> sub-spec (empty: the whole value)."""
+    out: dict[str, Any] = {}
+    stack = [out]
+    name = ""
+    for ch in spec + ",":
+        if ch in ",[]":
+            if name:
+                stack[-1][name] = {}
+            if ch == "[":
+                stack.append(stack[-1][name])
+            elif ch == "]":
+                stack.pop()
+            name = ""
+        else:
+            name += ch
+    return out
+
+
+def prune(value: Any, spec: dict[str, Any]) -> Any:
+    """What Jenkins answers for a tree: only the named fields of each object, and its _class."""
+    if not spec:
+        return value
+    if isinstance(value, list):
+        return [prune(v, spec) for v in value]
+    if isinstance(value, dict):
+        kept = {k: prune(v, spec[k]) for k, v in value.items() if k in spec}
+        if "_class" in value:
+            kept["_class"] = value["_class"]
+        return kept
+    return value
 
 
 class _Answer(Exception):

@@ -16,7 +16,7 @@ from runners.audit.ledger import Ledger, LocalLedger, S3Ledger
 from runners.audit.record import AuditRecord, now
 from runners.aws.embedded import EmbeddedAWS, free_port
 from runners.change.stores import s3_client
-from tests.conftest import GitRepoHelper, run_cli
+from tests.conftest import PERSON, SIGNED, GitRepoHelper, run_cli
 
 
 def record(stack: str = "app", started: str | None = None, result: str = "applied") -> AuditRecord:
@@ -116,7 +116,7 @@ def test_audit_cli_shows_plan_apply_and_refusal(client_repo: GitRepoHelper, tmp_
             "--out",
             str(out),
             cwd=client_repo.root,
-            env={"CHANGE_ID": "12"},
+            env={"CHANGE_ID": "12", **SIGNED},
         ).returncode
         == 0
     )
@@ -129,7 +129,9 @@ def test_audit_cli_shows_plan_apply_and_refusal(client_repo: GitRepoHelper, tmp_
             "production",
             "--plan-dir",
             str(out),
+            *PERSON,
             cwd=client_repo.root,
+            env=SIGNED,
         ).returncode
         == 3
     )  # no approver
@@ -146,7 +148,9 @@ def test_audit_cli_shows_plan_apply_and_refusal(client_repo: GitRepoHelper, tmp_
             "alice",
             "--triggered-by",
             "bob",
+            *PERSON,
             cwd=client_repo.root,
+            env=SIGNED,
         ).returncode
         == 0
     )
@@ -162,6 +166,9 @@ def test_audit_cli_shows_plan_apply_and_refusal(client_repo: GitRepoHelper, tmp_
     )
     assert [r["result"] for r in as_json] == ["applied", "refused", "planned"]
     assert as_json[0]["approved_by"] == "alice" and as_json[0]["merge_request"]["id"] == "12"
+    # The apply's "started" record is in the ledger, and folded into its outcome here.
+    raw = (client_repo.root / ".runners/audit.jsonl").read_text()
+    assert '"result": "started"' in raw
     assert (
         run_cli("audit", "--stack", "network", cwd=client_repo.root).stdout.strip()
         == "no audit records match"
@@ -203,6 +210,7 @@ resource "terraform_data" "slow" {
             [environments.production]
             branch = "production"
             region = "eu-west-1"
+            require_approval = false
             [environments.production.backend]
             bucket = "fragile-state"
             key = "network.tfstate"

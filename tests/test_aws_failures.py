@@ -18,7 +18,7 @@ import pytest
 
 from runners import cli
 from runners.aws.embedded import EmbeddedAWS, free_port
-from tests.conftest import GitRepoHelper, run_cli, use_s3_state
+from tests.conftest import PERSON, SIGNED, GitRepoHelper, run_cli, use_s3_state
 
 CONFIG = """\
 [environments.production]
@@ -135,7 +135,10 @@ def test_no_credentials_for_the_ledger_or_the_lock(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
     code, err = run(capsys, *argv)
     assert code == 2
-    assert one_error_line(err).startswith("error: no AWS credentials found: bind them")
+    # unlock records its attempt first: the ledger may warn that it kept it locally.
+    *warnings, last = err.splitlines()
+    assert all(line.startswith("warning: audit record") for line in warnings), err
+    assert one_error_line(last).startswith("error: no AWS credentials found: bind them")
 
 
 def test_an_unreachable_endpoint_names_service_region_and_operation(
@@ -205,12 +208,14 @@ def test_apply_without_aws_stops_at_the_lock(
     client_repo: GitRepoHelper, state_bucket: str, tmp_path: Path
 ) -> None:
     """The plan is made against the moto server; the apply then finds S3 gone, and
-    then finds no credentials. Each ends at the runner's lock, before Terraform runs."""
+    then finds no credentials. Each ends at the first S3 call, the ledger's read of
+    the stack's last apply, before the lock and before Terraform runs."""
     use_s3_state(client_repo, state_bucket, ("app",))
     out = tmp_path / "plan"
     planned = run_cli(
-        "plan", "--stack", "app", "--env", "production", "--out", str(out), cwd=client_repo.root
-    )
+        "plan", "--stack", "app", "--env", "production", "--out", str(out), cwd=client_repo.root,
+        env=SIGNED,
+    )  # fmt: skip
     assert planned.returncode == 0, planned.stderr
     argv = ["apply", "--stack", "app", "--env", "production", "--plan-dir", str(out)]
     nothing = f"http://127.0.0.1:{free_port()}"
@@ -225,19 +230,21 @@ def test_apply_without_aws_stops_at_the_lock(
         (
             {"AWS_ENDPOINT_URL": nothing},
             1,
-            f"error: AWS s3 PutObject in eu-west-1: no answer from {nothing}",
+            f"error: AWS s3 ListObjectsV2 in eu-west-1: no answer from {nothing}",
         ),
         (no_credentials, 2, "error: no AWS credentials found: bind them in the Jenkins job"),
     ]
     for env, code, start in cases:
-        result = run_cli(*argv, "--approved-by", "alice", cwd=client_repo.root, env=env)
+        result = run_cli(
+            *argv, "--approved-by", "alice", *PERSON, cwd=client_repo.root, env={**SIGNED, **env}
+        )
         assert result.returncode == code, result.stderr
         assert "Traceback" not in result.stderr and "internal error" not in result.stderr
         # Progress lines, the ledger's warning that it kept the record locally, then the error.
         lines = result.stderr.splitlines()
         assert all(line.startswith(("==> ", "warning: ")) for line in lines[:-1]), lines
         assert lines[-1].startswith(start), lines[-1]
-        assert "s3 PutObject in eu-west-1" in lines[-1]  # the runner's stack lock
+        assert "s3 ListObjectsV2 in eu-west-1" in lines[-1]  # the ledger's last apply
 
 
 def test_a_waiter_that_gives_up_is_an_aws_failure() -> None:

@@ -397,11 +397,6 @@ def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
         os.environ.update(saved)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="manifest.json is read untyped on this branch (git.trees, summary.add, a 5,000-digit "
-    "number end as internal errors); branch trust makes the reading strict: drop this mark then",
-)
 @settings(FAST, max_examples=60)
 @given(data=st.data(), value=BAD_VALUES)
 def test_any_broken_manifest_is_one_line(

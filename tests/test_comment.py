@@ -2,57 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from runners.jenkins import comment
 from runners.jenkins.settings import Comments
 from tests.conftest import run_cli
-
-TOKEN = "glpat-double-7f3a9c"
-
-
-class Platform:
-    """Records every POST; answers with ``status`` (201 unless a test says otherwise)."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.status = 201
-        platform = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                platform.posts.append(
-                    {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
-                )
-                self.send_response(platform.status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"id": 1}')
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from tests.platform_double import TOKEN, Platform
 
 
 @pytest.fixture
 def platform() -> Iterator[Platform]:
     double = Platform()
     yield double
-    double.server.shutdown()
-    double.server.server_close()
+    double.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from runners import cli
 from runners.aws.embedded import EmbeddedAWS
-from tests.conftest import GitRepoHelper
+from tests.conftest import PERSON, SIGNED, GitRepoHelper
 from tests.dr_world import SOURCE, TARGET, DrWorld, build
 
 
@@ -56,6 +56,7 @@ def test_plan_uses_the_prepared_variables_and_a_state_of_its_own(
     world: DrWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(world.repo.root)
+    monkeypatch.setenv("RUNNERS_PLAN_SIGNING_KEY", SIGNED["RUNNERS_PLAN_SIGNING_KEY"])
     before = world.state_file.read_bytes()
     assert prepare(world, "--env", "production") == 0
     prepared = json.loads(
@@ -96,6 +97,7 @@ def test_plan_uses_the_prepared_variables_and_a_state_of_its_own(
             str(out),
             "--approved-by",
             "alice",
+            *PERSON,
             "--config",
             str(world.config),
         ]
@@ -179,4 +181,7 @@ def test_plan_needs_a_state_of_its_own(
     world.config.write_text(text[:start] + same + text[text.index("[dr.stacks.client]") :])
     code = plan(world, tmp_path / "p")
     assert code == 2
-    assert "production's own state" in capsys.readouterr().err
+    # Refused as soon as the file loads: a rebuild may not share a state with anything.
+    err = capsys.readouterr().err
+    assert "dr.backend: the rebuild of stack 'client' (production)" in err
+    assert "would write the state of stack 'client' in 'production'" in err

@@ -17,7 +17,7 @@ import pytest
 from runners.errors import UsageError
 from runners.terraform import cliconfig
 from runners.terraform.engine import base_environment
-from tests.conftest import GitRepoHelper, run_cli
+from tests.conftest import PERSON, SIGNED, GitRepoHelper, run_cli
 
 
 def _mirror(tmp_path: Path, *providers: str) -> Path:
@@ -135,14 +135,14 @@ def test_callers_cli_args_change_nothing_planned_or_applied(
     }
     out = tmp_path / "plan"
     common = ("--stack", "app", "--env", "production", "--no-color")
-    r = run_cli("plan", *common, "--out", str(out), cwd=client_repo.root, env=hostile)
+    r = run_cli("plan", *common, "--out", str(out), cwd=client_repo.root, env={**hostile, **SIGNED})
     assert r.returncode == 0, r.stderr
     assert "warning: ignoring TF_CLI_ARGS, TF_CLI_ARGS_apply, TF_CLI_ARGS_plan" in r.stderr
     summary = json.loads((out / "manifest.json").read_text())["summary"]
     assert summary["add"] == 3, summary  # a -target would have planned one
     r = run_cli(
-        "apply", *common, "--plan-dir", str(out), "--approved-by", "alice",
-        cwd=client_repo.root, env=hostile,
+        "apply", *common, "--plan-dir", str(out), "--approved-by", "alice", *PERSON,
+        cwd=client_repo.root, env={**hostile, **SIGNED},
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     state = json.loads((client_repo.root.parent / "state" / "app-production.tfstate").read_text())

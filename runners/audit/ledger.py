@@ -17,17 +17,16 @@ the plan prefix is reported and left out.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from runners import log
 from runners.audit.record import AuditRecord
-from runners.change.stores import s3_client, state_bucket
+from runners.change.stores import failure_code, s3_client, state_bucket
 from runners.config import Config, Environment, Stack
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
@@ -60,7 +59,7 @@ class LocalLedger:
                     continue
                 try:
                     yield AuditRecord.from_dict(json.loads(line))
-                except (ValueError, TypeError):
+                except (ValueError, TypeError, AttributeError, RecursionError):
                     log.warn(f"{self.path}:{number}: not an audit record; skipped")
 
 
@@ -93,15 +92,13 @@ class S3Ledger:
             )
         except ClientError as exc:
             # Already there: a retry of an upload that had succeeded. Records never change.
-            if exc.response["Error"]["Code"] not in (
-                "PreconditionFailed",
-                "ConditionalRequestConflict",
-            ):
+            if failure_code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise
 
-    def keys(self, since: dt.date | None = None) -> Iterator[str]:
+    def keys(self, since: dt.date | None = None, apply_only: bool = False) -> Iterator[str]:
+        """Record keys; an S3 failure here ends the command in one line (runners.aws.failures)."""
         paginator = self.client.get_paginator("list_objects_v2")
-        for prefix in (self.prefix, self.plan_prefix):
+        for prefix in (self.prefix,) if apply_only else (self.prefix, self.plan_prefix):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for obj in page.get("Contents", []):
                     key = obj["Key"]
@@ -111,21 +108,39 @@ class S3Ledger:
                         continue
                     yield key
 
+    def read(self, key: str) -> AuditRecord | None:
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        try:
+            record = AuditRecord.from_dict(json.loads(body))
+        except (ValueError, TypeError, AttributeError, RecursionError):
+            log.warn(f"s3://{self.bucket}/{key}: not an audit record; skipped")
+            return None
+        if key.startswith(self.plan_prefix) and record.kind not in PLAN_KINDS:
+            log.warn(
+                f"s3://{self.bucket}/{key}: a {record.kind} record where only the plan role "
+                "writes; not genuine, skipped"
+            )
+            return None
+        return record
+
     def records(self, since: dt.date | None = None) -> Iterator[AuditRecord]:
         for key in self.keys(since):
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            try:
-                record = AuditRecord.from_dict(json.loads(body))
-            except (ValueError, TypeError):
-                log.warn(f"s3://{self.bucket}/{key}: not an audit record; skipped")
-                continue
-            if key.startswith(self.plan_prefix) and record.kind not in PLAN_KINDS:
-                log.warn(
-                    f"s3://{self.bucket}/{key}: a {record.kind} record where only the plan role "
-                    "writes; not genuine, skipped"
-                )
-                continue
-            yield record
+            record = self.read(key)
+            if record is not None:
+                yield record
+
+    def newest_first(self, stack: str, environment: str) -> Iterator[AuditRecord]:
+        """One stack's apply records in one environment, newest first (ids sort by time)."""
+        marker = f"/{stack}/{environment}/"
+        mine = sorted(
+            (k for k in self.keys(apply_only=True) if marker in k[len(self.prefix) :]),
+            key=lambda k: k.rsplit("/", 1)[-1],
+            reverse=True,
+        )
+        for key in mine:
+            record = self.read(key)
+            if record is not None:
+                yield record
 
 
 def _key_day(key: str, prefix: str) -> dt.date:
@@ -158,25 +173,80 @@ class Ledger:
         if self.remote is not None:
             try:
                 self.remote.append(record)
-                self._flush_pending()
             except Exception as exc:  # reported below; the pending file keeps the record
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
                 problems.append(
-                    f"s3://{self.remote.bucket}/{self.remote.prefix} ({code}); kept for the next run"
+                    f"s3://{self.remote.bucket}/{self.remote.prefix} ({failure_code(exc)}); "
+                    + ("kept for the next run" if self._keep(record) else "and not kept locally")
                 )
-                if self.pending is not None:
-                    with contextlib.suppress(OSError):
-                        self.pending.append(record)
+            else:
+                self._flush_pending()
         for line in problems:
             log.warn(f"audit record {record.id} not written to {line}")
         return problems
 
+    def _keep(self, record: AuditRecord) -> bool:
+        if self.pending is None:
+            return False
+        try:
+            self.pending.append(record)
+        except OSError:
+            return False
+        return True
+
     def _flush_pending(self) -> None:
         if self.pending is None or self.remote is None or not self.pending.path.exists():
             return
-        for record in self.pending.records():
-            self.remote.append(record)  # idempotent: an existing object is left as it is
-        self.pending.path.unlink()
+        try:
+            for record in self.pending.records():
+                self.remote.append(record)  # idempotent: an existing object is left as it is
+            self.pending.path.unlink()
+        except Exception as exc:  # the pending file stays for the run after this one
+            log.warn(f"pending audit records not uploaded yet ({failure_code(exc)})")
+
+    def recorded_somewhere(self, problems: list[str]) -> bool:
+        """Did ``append`` leave the record in at least one store (S3, the ledger or pending)?"""
+        stores = int(self.local is not None) + int(self.remote is not None)
+        kept = any(p.endswith("kept for the next run") for p in problems)
+        return stores > len(problems) or kept
+
+    def last_applied(
+        self,
+        stack: str,
+        environment: str,
+        state: str | None,
+        trust: Callable[[AuditRecord], bool] | None = None,
+    ) -> str | None:
+        """The commit of this stack's last successful apply to ``state``, from the ledger.
+
+        The state bucket's ledger when there is one (a local file anyone in the
+        workspace can edit is no evidence then), else the local ledger; only
+        records ``trust`` accepts (sealed with the signing key, where there is
+        one). A record written before records named their state counts for any
+        state.
+        """
+        source: Iterable[AuditRecord]
+        if self.remote is not None:
+            source = self.remote.newest_first(stack, environment)
+        elif self.local is not None:
+            source = sorted(
+                (
+                    r
+                    for r in self.local.records()
+                    if (r.stack, r.environment) == (stack, environment)
+                ),
+                key=lambda r: (r.started_at, r.id),
+                reverse=True,
+            )
+        else:
+            return None
+        for record in source:
+            if record.kind != "apply" or record.result != "applied" or not record.commit:
+                continue
+            if trust is not None and not trust(record):
+                continue
+            if state is None or record.state in (None, state):
+                return record.commit
+        return None
 
     def records(self, since: dt.date | None = None) -> list[AuditRecord]:
         seen: dict[str, AuditRecord] = {}

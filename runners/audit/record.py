@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import socket
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -26,8 +29,10 @@ def new_id(started: str) -> str:
 
 @dataclass
 class AuditRecord:
-    kind: str  # plan | apply | drift
-    result: str  # planned | no-changes | applied | failed | refused | locked | interrupted | drifted | in-sync
+    kind: str  # plan | apply | drift | unlock
+    # planned | no-changes | started | applied | failed | refused | locked | interrupted |
+    # drifted | in-sync | unlocked
+    result: str
     stack: str
     environment: str
     started_at: str
@@ -46,6 +51,13 @@ class AuditRecord:
     notifications_failed: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
     runners_version: str = __version__
+    # An apply's "started" record and its outcome share the run id (the lock's).
+    run_id: str | None = None
+    state: str | None = None  # the state written: s3://bucket/key or a file path
+    # Where each checked fact came from: {"approved_by": "jenkins", "head": "...", ...}
+    evidence: dict[str, str] = field(default_factory=dict)
+    # HMAC of the facts a later apply relies on, with the plan-signing key (see ``seal``).
+    seal: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -64,8 +76,36 @@ class AuditRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditRecord:
+        if not isinstance(data, dict):
+            raise TypeError("an audit record is a JSON object")
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_SEALED = ("id", "kind", "result", "stack", "environment", "commit", "state", "run_id")
+
+
+def _sealed_body(record: AuditRecord) -> bytes:
+    body = {k: getattr(record, k) for k in _SEALED}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def seal(record: AuditRecord, key: str) -> None:
+    """Vouch for an apply record with the plan-signing key.
+
+    An "applied" record naming a later commit would shorten the change whose
+    authors may not approve it. The apply prefix is the apply role's alone
+    (runner-role), but a policy can be loosened and a local ledger is anyone's
+    file: only sealed records say where a change starts.
+    """
+    record.seal = hmac.new(key.encode("utf-8"), _sealed_body(record), hashlib.sha256).hexdigest()
+
+
+def sealed_by(record: AuditRecord, key: str) -> bool:
+    if not isinstance(record.seal, str):
+        return False
+    expected = hmac.new(key.encode("utf-8"), _sealed_body(record), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), record.seal.encode("utf-8"))
 
 
 def summary_counts(summary: dict[str, Any]) -> dict[str, Any]:

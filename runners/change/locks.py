@@ -1,10 +1,21 @@
-"""The runner's own per-stack lock, taken before Terraform's state lock.
+"""The runner's own lock on a Terraform state, taken before Terraform's state lock.
 
-In S3 it is one object created with a conditional write (``If-None-Match: *``):
-exactly one writer succeeds, every other gets ``PreconditionFailed`` and is
-told who holds the lock, since when and from which build. Without a bucket it
-is a file created with ``O_EXCL``. A lock is never broken automatically: a
-stale one is removed by a person with ``runners unlock``, naming its run id.
+An S3 failure to take or read the lock ends the command in one line naming
+the service, region and operation (``runners.aws.failures``); a failure to
+release it is reported with the ``runners unlock`` command to run.
+
+The lock is keyed by the state it protects (bucket and key, or the state
+file's path), not by the environment's name, so two names for one state
+still exclude each other. In S3 it is one object created with a conditional
+write (``If-None-Match: *``): exactly one writer succeeds, every other gets
+``PreconditionFailed`` and is told who holds the lock, since when and from
+which build. Without a bucket it is a file created with ``O_EXCL``.
+
+Releasing deletes conditionally: the object is read, checked to be this
+run's, and deleted with ``If-Match`` on the ETag read, so a lock someone
+else took in between is never removed. A lock is never broken
+automatically: a stale one is removed by a person with ``runners unlock``,
+naming its run id.
 """
 
 from __future__ import annotations
@@ -12,16 +23,20 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from runners.config import Config, Environment, Stack
+from runners import log
+from runners.change.stores import PREFIX, bucket_of, failure_code, s3_client
+from runners.config import BackendConfig, Config, Environment, Stack, state_identity
 from runners.errors import Locked, RunnersError
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
@@ -29,6 +44,7 @@ AWS_OPERATIONS: dict[str, frozenset[str]] = {
 }
 
 _HELD_CODES = ("PreconditionFailed", "ConditionalRequestConflict")
+_GONE_CODES = ("NoSuchKey", "404")
 
 
 @dataclass(frozen=True)
@@ -65,9 +81,18 @@ class LockInfo:
     def parse(cls, raw: bytes) -> LockInfo | None:
         try:
             data = json.loads(raw)
-            return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
-        except (ValueError, TypeError):
+            info = cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        except (ValueError, TypeError, AttributeError, RecursionError):
             return None
+        return info if isinstance(info.run_id, str) and info.run_id else None
+
+
+@dataclass(frozen=True)
+class Held:
+    """The lock as read: who holds it (None when unreadable) and the version read."""
+
+    info: LockInfo | None
+    tag: str  # the S3 ETag, or the file's sha256
 
 
 class LockStore(abc.ABC):
@@ -78,12 +103,12 @@ class LockStore(abc.ABC):
         """Create the lock if absent; False when someone else holds it."""
 
     @abc.abstractmethod
-    def read(self) -> LockInfo | None:
-        """The current holder, or None when unlocked (or unreadable)."""
+    def read(self) -> Held | None:
+        """The lock as it is now, or None when there is none."""
 
     @abc.abstractmethod
-    def delete(self) -> None:
-        """Remove the lock object."""
+    def delete(self, tag: str) -> bool:
+        """Remove the lock if it is still the version ``tag``; False when it changed."""
 
 
 class S3LockStore(LockStore):
@@ -103,24 +128,35 @@ class S3LockStore(LockStore):
                 ContentType="application/json",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in _HELD_CODES:
+            if failure_code(exc) in _HELD_CODES:
                 return False
             raise
         return True
 
-    def read(self) -> LockInfo | None:
+    def read(self) -> Held | None:
         from botocore.exceptions import ClientError
 
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"].read()
+            got = self.client.get_object(Bucket=self.bucket, Key=self.key)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            if failure_code(exc) in _GONE_CODES:
                 return None
             raise
-        return LockInfo.parse(body)
+        return Held(LockInfo.parse(got["Body"].read()), str(got["ETag"]))
 
-    def delete(self) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.key)
+    def delete(self, tag: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=tag)
+        except ClientError as exc:
+            code = failure_code(exc)
+            if code in _HELD_CODES:
+                return False
+            if code in _GONE_CODES:
+                return True
+            raise
+        return True
 
 
 class FileLockStore(LockStore):
@@ -138,19 +174,26 @@ class FileLockStore(LockStore):
             fh.write(json.dumps(asdict(info)))
         return True
 
-    def read(self) -> LockInfo | None:
+    def read(self) -> Held | None:
         try:
-            return LockInfo.parse(self.path.read_bytes())
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
+        return Held(LockInfo.parse(raw), hashlib.sha256(raw).hexdigest())
 
-    def delete(self) -> None:
+    def delete(self, tag: str) -> bool:
+        held = self.read()
+        if held is None:
+            return True
+        if held.tag != tag:
+            return False
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        return True
 
 
 class StackLock:
-    """Acquire and release one stack's lock; release only what this run created."""
+    """Acquire and release one state's lock; release only what this run created."""
 
     def __init__(self, store: LockStore, label: str) -> None:
         self.store = store
@@ -159,8 +202,14 @@ class StackLock:
 
     def acquire(self, info: LockInfo) -> None:
         if not self.store.create(info):
-            holder = self.store.read()
-            detail = holder.describe() if holder else f"unreadable lock at {self.store.name}"
+            held = self.store.read()
+            detail = (
+                held.info.describe()
+                if held and held.info
+                else f"unreadable lock at {self.store.name}"
+                if held
+                else f"a lock at {self.store.name} that vanished while it was read; try again"
+            )
             raise Locked(f"{self.label} is locked: {detail}")
         self.info = info
 
@@ -168,19 +217,23 @@ class StackLock:
         """Delete the lock if it is still ours; say so plainly when that fails."""
         if self.info is None:
             return
+        info, self.info = self.info, None
         try:
-            current = self.store.read()
-            if current is not None and current.run_id == self.info.run_id:
-                self.store.delete()
-        except (
-            Exception
-        ) as exc:  # the caller reports it; a lock left behind must never pass silently
+            held = self.store.read()
+            if held is None or held.info is None or held.info.run_id != info.run_id:
+                log.warn(
+                    f"the runner lock {self.store.name} is no longer this run's; left as it is"
+                )
+                return
+            if not self.store.delete(held.tag):
+                log.warn(
+                    f"the runner lock {self.store.name} changed while it was released; left as it is"
+                )
+        except Exception as exc:  # the caller reports it; a lock left behind never passes silently
             raise RunnersError(
-                f"could not release the runner lock {self.store.name} ({type(exc).__name__}); "
-                f"once the state is checked, run: runners unlock --run-id {self.info.run_id}"
+                f"could not release the runner lock {self.store.name} ({_why(exc)}); once the "
+                f"state is checked, run: runners unlock --run-id {info.run_id}"
             ) from exc
-        finally:
-            self.info = None
 
     @contextlib.contextmanager
     def held(self, info: LockInfo) -> Iterator[LockInfo]:
@@ -191,28 +244,46 @@ class StackLock:
             self.release()
 
 
+def _why(exc: BaseException) -> str:
+    if "botocore" in sys.modules:
+        from runners.aws.failures import as_runners_error
+
+        translated = as_runners_error(exc)
+        if translated is not None:
+            return str(translated)
+    return str(exc) or type(exc).__name__
+
+
 def unlock(store: LockStore, run_id: str) -> LockInfo:
     """Remove a lock a person has judged stale; it must name the lock's run id."""
-    current = store.read()
-    if current is None:
+    held = store.read()
+    if held is None:
         raise RunnersError(f"{store.name}: not locked")
-    if current.run_id != run_id:
+    if held.info is None:
         raise RunnersError(
-            f"{store.name}: the lock's run id is {current.run_id}, not {run_id}; nothing removed"
+            f"{store.name}: the lock is unreadable; check it and remove the object by hand"
         )
-    store.delete()
-    return current
+    if held.info.run_id != run_id:
+        raise RunnersError(
+            f"{store.name}: the lock's run id is {held.info.run_id}, not {run_id}; nothing removed"
+        )
+    if not store.delete(held.tag):
+        raise RunnersError(f"{store.name}: the lock changed while it was removed; nothing removed")
+    return held.info
 
 
-def lock_for(cfg: Config, stack: Stack, env: Environment) -> StackLock:
-    """The stack's lock in its state bucket, or a file when the stack has no bucket."""
-    from runners.change.stores import s3_client, state_bucket
-
+def lock_for(
+    cfg: Config, stack: Stack, env: Environment, backend: BackendConfig | None = None
+) -> StackLock:
+    """The lock on the state ``backend`` names (default: the stack's own in ``env``)."""
+    settings = cfg.backend_for(stack, env) if backend is None else backend
     label = f"stack {stack.name} ({env.name})"
-    bucket = state_bucket(cfg, stack, env)
-    if bucket is None:
-        return StackLock(
-            FileLockStore(cfg.root / ".runners" / "locks" / f"{stack.name}.{env.name}.lock"), label
-        )
-    key = f"{bucket.prefix}/locks/{stack.name}/{env.name}.lock"
-    return StackLock(S3LockStore(s3_client(bucket.region), bucket.bucket, key), label)
+    bucket = bucket_of(settings, env.region)
+    key = settings.get("key")
+    if bucket is not None:
+        name = key if isinstance(key, str) and key else f"{stack.name}/{env.name}"
+        object_key = f"{PREFIX}/locks/{name}.lock"
+        return StackLock(S3LockStore(s3_client(bucket.region), bucket.bucket, object_key), label)
+    where = state_identity(settings, stack.dir) or str(stack.dir / "terraform.tfstate")
+    digest = hashlib.sha256(where.encode("utf-8")).hexdigest()[:16]
+    return StackLock(FileLockStore(cfg.root / ".runners" / "locks" / f"state-{digest}.lock"), label)

@@ -1,10 +1,17 @@
-"""``manifest.json``: the fingerprint of a plan run that the apply checks before anything else.
+"""``manifest.json``: a pointer to a plan run, which the apply verifies rather than trusts.
 
 It names the exact bytes reviewed (sha256 of ``tfplan`` and ``plan.json``),
-the code they came from (commit, branch, and the git trees of the stack and
-its local modules), the tools (Terraform version, lock file hash), the state
-they were planned against, and the merge request. It is written last, so a
-plan directory without one is an unfinished run.
+the environment and its branch, the var files the plan read with their
+sha256, whether it was a disaster-recovery plan, and, as information only,
+the commit, author, summary and merge request. Whoever holds the plan folder
+can rewrite it, so the apply recomputes everything it can from the plan file,
+git, Jenkins and the Git platform, and where approval is required it accepts
+only a manifest signed with the plan-signing key (``signing_key_id`` names
+which key). It is written last, so a plan directory without one is an
+unfinished run.
+
+Reading is strict: every field the apply uses is type-checked, and a bad one
+is one line naming its JSON path.
 """
 
 from __future__ import annotations
@@ -19,93 +26,166 @@ from typing import Any
 from runners.errors import InputError
 
 NAME = "manifest.json"
-SCHEMA = 1
+SCHEMA = 2
+SIGNING_KEY_ENV = "RUNNERS_PLAN_SIGNING_KEY"
+MAX_BYTES = 4 << 20  # a manifest is a few kilobytes; anything this big is not one
 
-REQUIRED = (
-    "schema",
-    "stack",
-    "environment",
-    "tfplan_sha256",
-    "plan_json_sha256",
-    "git",
-    "terraform_version",
-)
+_SHA256 = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class VarFile:
+    path: str  # relative to the repository root when in_repo, else as given
+    in_repo: bool
+    sha256: str
 
 
 @dataclass(frozen=True)
 class Manifest:
     path: Path
     data: dict[str, Any]
+    stack: str
+    environment: str
+    environment_branch: str | None
+    tfplan_sha256: str
+    plan_json_sha256: str
+    terraform_version: str
+    commit: str | None
+    dirty: bool
+    var_files: tuple[VarFile, ...]
+    dr_region: str | None
+    signing_key_id: str | None
+    merge_request: dict[str, Any]
+    summary: dict[str, Any]
 
-    @property
-    def stack(self) -> str:
-        return str(self.data["stack"])
 
-    @property
-    def environment(self) -> str:
-        return str(self.data["environment"])
+class _Reader:
+    """Typed access to one JSON object, naming the path of every bad value."""
 
-    @property
-    def tfplan_sha256(self) -> str:
-        return str(self.data["tfplan_sha256"])
+    def __init__(self, file: Path, where: str, data: Any) -> None:
+        self.file, self.where = file, where
+        if not isinstance(data, dict):
+            raise self._fail("", f"expected an object, got {_describe(data)}")
+        self.data: dict[str, Any] = data
 
-    @property
-    def plan_json_sha256(self) -> str:
-        return str(self.data["plan_json_sha256"])
+    def _fail(self, key: str, expected: str) -> InputError:
+        at = ".".join(p for p in (self.where, key) if p) or "(top level)"
+        return InputError(f"{self.file}: {at}: {expected}")
 
-    @property
-    def commit(self) -> str | None:
-        value = self.data["git"].get("commit")
-        return str(value) if value else None
+    def has(self, key: str) -> bool:
+        return key in self.data
 
-    @property
-    def trees(self) -> dict[str, str | None]:
-        return dict(self.data["git"].get("trees") or {})
+    def text(self, key: str, required: bool = True) -> str | None:
+        value = self.data.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value:
+            raise self._fail(key, f"expected a non-empty string, got {_describe(value)}")
+        return value
 
-    @property
-    def author(self) -> dict[str, str] | None:
-        value = self.data["git"].get("author")
-        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
+    def sha(self, key: str) -> str:
+        value = self.text(key) or ""
+        if len(value) != 64 or not set(value) <= _SHA256:
+            raise self._fail(key, f"expected a sha256 in hex, got {_describe(value)}")
+        return value
 
-    @property
-    def terraform_version(self) -> str:
-        return str(self.data["terraform_version"])
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            raise self._fail(key, f"expected true or false, got {_describe(value)}")
+        return value
 
-    @property
-    def lock_file_sha256(self) -> str | None:
-        return self.data.get("lock_file_sha256")
+    def obj(self, key: str, required: bool = True) -> _Reader:
+        value = self.data.get(key)
+        if value is None and not required:
+            value = {}
+        return _Reader(self.file, ".".join(p for p in (self.where, key) if p), value)
 
-    @property
-    def summary(self) -> dict[str, Any]:
-        return dict(self.data.get("summary") or {})
+    def items(self, key: str) -> list[_Reader]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list):
+            raise self._fail(key, f"expected a list, got {_describe(value)}")
+        base = ".".join(p for p in (self.where, key) if p)
+        return [_Reader(self.file, f"{base}[{i}]", item) for i, item in enumerate(value)]
 
-    @property
-    def merge_request(self) -> dict[str, Any]:
-        return dict(self.data.get("merge_request") or {})
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load(path: Path) -> Manifest:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise InputError(
             f"{path}: no manifest (the plan run did not finish, or this is not a plan directory)"
         ) from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a manifest") from None
+    if len(raw) > MAX_BYTES:
+        raise InputError(f"{path}: larger than {MAX_BYTES} bytes; not a manifest")
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    for key in REQUIRED:
-        if key not in data:
-            raise InputError(f"{path}: {key}: missing")
-    if data["schema"] != SCHEMA:
-        raise InputError(f"{path}: schema: expected {SCHEMA}, got {data['schema']!r}")
-    if not isinstance(data["git"], dict):
-        raise InputError(f"{path}: git: expected an object")
-    return Manifest(path, data)
+    except RecursionError:
+        raise InputError(f"{path}: not a manifest (JSON nested too deeply)") from None
+    except ValueError as exc:  # an integer too long to convert, and such
+        raise InputError(f"{path}: not a manifest ({exc})") from None
+    return parse(path, data)
 
 
-SIGNING_KEY_ENV = "RUNNERS_PLAN_SIGNING_KEY"
+def parse(path: Path, data: Any) -> Manifest:
+    top = _Reader(path, "", data)
+    schema = data.get("schema")
+    if schema != SCHEMA:
+        raise top._fail(
+            "schema",
+            f"expected {SCHEMA}, got {_describe(schema)} "
+            "(made by another version of runners: plan again)",
+        )
+    git = top.obj("git")
+    var_files = tuple(
+        VarFile(
+            path=v.text("path") or "",
+            in_repo=v.flag("in_repo"),
+            sha256=v.sha("sha256"),
+        )
+        for v in top.items("var_files")
+    )
+    dr = top.obj("dr", required=False)
+    mr = top.obj("merge_request", required=False)
+    summary = top.obj("summary", required=False)
+    return Manifest(
+        path=path,
+        data=data,
+        stack=top.text("stack") or "",
+        environment=top.text("environment") or "",
+        environment_branch=top.text("environment_branch", required=False),
+        tfplan_sha256=top.sha("tfplan_sha256"),
+        plan_json_sha256=top.sha("plan_json_sha256"),
+        terraform_version=top.text("terraform_version") or "",
+        commit=git.text("commit", required=False),
+        dirty=git.flag("dirty"),
+        var_files=var_files,
+        dr_region=dr.text("region") if dr.data else None,
+        signing_key_id=top.text("signing_key_id", required=False),
+        merge_request=dict(mr.data),
+        summary=dict(summary.data),
+    )
+
+
+def key_id(key: str) -> str:
+    """A short public name for a signing key: which key signed, never the key."""
+    return hashlib.sha256(b"runners-plan-signing-key:" + key.encode("utf-8")).hexdigest()[:16]
 
 
 def _canonical(data: dict[str, Any]) -> bytes:
@@ -114,9 +194,10 @@ def _canonical(data: dict[str, Any]) -> bytes:
 
 
 def sign(data: dict[str, Any], key: str) -> dict[str, Any]:
-    """Add an HMAC over the manifest, so rewriting it (hashes included) is detected."""
-    digest = hmac.new(key.encode("utf-8"), _canonical(data), hashlib.sha256).hexdigest()
-    return {**data, "signature": {"alg": "hmac-sha256", "value": digest}}
+    """Record the key's id and add an HMAC over everything, so rewriting it is detected."""
+    body = {**data, "signing_key_id": key_id(key)}
+    digest = hmac.new(key.encode("utf-8"), _canonical(body), hashlib.sha256).hexdigest()
+    return {**body, "signature": {"alg": "hmac-sha256", "value": digest}}
 
 
 def signature_valid(manifest: Manifest, key: str) -> bool:
@@ -124,4 +205,4 @@ def signature_valid(manifest: Manifest, key: str) -> bool:
     if not isinstance(sig, dict) or sig.get("alg") != "hmac-sha256":
         return False
     expected = hmac.new(key.encode("utf-8"), _canonical(manifest.data), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, str(sig.get("value", "")))
+    return hmac.compare_digest(expected.encode(), str(sig.get("value", "")).encode("utf-8"))

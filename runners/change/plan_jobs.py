@@ -78,6 +78,10 @@ def _affected(cfg: Config, args: argparse.Namespace, build: ci.BuildContext) -> 
         raise UsageError("plan needs --out DIR")
     check_out_dir(args.out)
     env = _env_for(cfg, args.env, build.target_branch)
+    if cfg.terraform is not None:
+        from runners.change.plan_start import head_terraform
+
+        cfg = head_terraform(cfg, env)
     repo = GitRepo(cfg.root)
     found = [
         a

@@ -53,17 +53,51 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def git_facts(repo: GitRepo, folders: list[Path]) -> dict[str, Any]:
-    """The commit and the git trees of the stack's folders, for the apply to compare."""
+def git_facts(repo: GitRepo, folders: list[Path], files: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The commit, and whether the stack's folders, var files or config differ from it.
+
+    For the record: the apply compares the plan's own configuration with the
+    branch head instead. ``dirty`` is kept because a signed manifest vouches
+    for it, and it covers files the configuration only reads (templates).
+    """
     head = repo.head()
     closure = [repo.relpath(p) for p in folders if p.is_dir()]
+    extra = [repo.relpath(p) for p in files if p.resolve().is_relative_to(repo.root)]
     return {
         "commit": head,
         "branch": repo.branch(),
         "author": vars(repo.author(head)),
         "trees": {folder: repo.tree_id(head, folder) for folder in closure},
-        "dirty": repo.is_dirty(closure),
+        "dirty": repo.is_dirty(closure + extra),
     }
+
+
+def var_file_facts(
+    repo: GitRepo, ws: Workspace, leave_out: Path | None = None
+) -> list[dict[str, Any]]:
+    """sha256 of every var file the plan reads: those given, and those Terraform loads itself.
+
+    Read from disk, not git, so an ignored or untracked file shows as what it is.
+    """
+    from runners.change.evidence import is_auto_var_file
+
+    files = [(ws.dir / given).resolve() for given in ws.var_files]
+    files += sorted(
+        p.resolve() for p in ws.dir.iterdir() if is_auto_var_file(p.name) and p.is_file()
+    )
+    out = []
+    for path in dict.fromkeys(files):
+        if leave_out is not None and path == leave_out.resolve():
+            continue
+        in_repo = path.is_relative_to(repo.root)
+        out.append(
+            {
+                "path": repo.relpath(path) if in_repo else str(path),
+                "in_repo": in_repo,
+                "sha256": sha256_file(path),
+            }
+        )
+    return out
 
 
 def plan_stack(
@@ -72,7 +106,9 @@ def plan_stack(
     out_dir: Path,
     build: BuildContext,
     repo: GitRepo,
+    dr: tuple[str, Path] | None = None,
 ) -> PlanOutcome:
+    """Plan into ``out_dir``. ``dr``: (region, variables file) of a disaster-recovery plan."""
     stack, env, cfg = target.stack, target.env, target.config
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".runners-staging-", dir=out_dir))
@@ -84,7 +120,12 @@ def plan_stack(
         # git is read and the report template loaded while Terraform plans: they
         # share nothing with it, and all take time.
         background = ThreadPoolExecutor(max_workers=1)
-        git_future = background.submit(git_facts, repo, ws.local_module_dirs())
+        var_files = tuple(
+            ws.dir / v for v in ws.var_files if not (dr and Path(v).resolve() == dr[1].resolve())
+        )
+        git_future = background.submit(
+            git_facts, repo, ws.local_module_dirs(), (cfg.path, *var_files)
+        )
         background.submit(report_warm_up)
         background.shutdown(wait=False)
         log.step(f"plan {stack.name} ({env.name})")
@@ -110,6 +151,9 @@ def plan_stack(
             "stack": stack.name,
             "stack_dir": stack.rel_dir,
             "environment": env.name,
+            "environment_branch": env.branch,
+            "var_files": var_file_facts(repo, ws, dr[1] if dr else None),
+            "dr": {"region": dr[0], "tfvars_sha256": sha256_file(dr[1])} if dr else None,
             "created_at": started,
             "has_changes": has_changes,
             "tfplan_sha256": tfplan_sha,
@@ -136,6 +180,7 @@ def plan_stack(
         key = os.environ.get(manifest_mod.SIGNING_KEY_ENV)
         if key:
             manifest = manifest_mod.sign(manifest, key)
+            log.step(f"signed the manifest with key {manifest['signing_key_id']}")
         report = render_markdown(
             plan,
             summary,

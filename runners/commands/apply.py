@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import argparse
 import os
-from functools import partial
 from pathlib import Path
 
 from runners import ci
-from runners.audit.ledger import open_ledger
 from runners.change.applier import Applier, ApplyRequest
-from runners.change.locks import lock_for
 from runners.commands import Command
 from runners.commands.common import count, load_config, minutes
 from runners.gitrepo import GitRepo
 from runners.notify.ledger_hook import notify_record
-from runners.stacks import select, workspace
+from runners.stacks import select
 
 
 class ApplyCommand(Command):
     description = (
-        "Apply the saved tfplan from a plan directory, after checking the plan contract: the "
-        "bytes match the manifest, the commit is the environment branch's head (or the stack's "
-        "code is identical), the tools match, the approver may approve, protected destroys are "
-        "confirmed, and a person started the build where that is required. Exit 0 applied, "
-        "1 Terraform failed, 3 refused, 4 locked, 130 interrupted."
+        "Apply the saved tfplan from a plan directory, after checking the plan contract against "
+        "each fact's system of record: the plan file's own configuration, backend, state and "
+        "tools against a clean copy of the environment branch's head; the rules of runners.toml "
+        "as committed there; the change's authors from git; the approver and the build cause "
+        "from Jenkins; merge-request approvals from the Git platform; the signature. "
+        "Exit 0 applied, 1 Terraform or a system of record failed, 2 bad input or setup, "
+        "3 refused, 4 locked, 130 interrupted. See docs/security.md."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -40,7 +39,8 @@ class ApplyCommand(Command):
         parser.add_argument(
             "--approved-by",
             metavar="USER",
-            help="who approved this apply (Jenkins input's submitter; default $RUNNERS_APPROVED_BY)",
+            help="who approved this apply (the input step's submitter; default $RUNNERS_APPROVED_BY). "
+            "Where the build is verified, Jenkins' own record decides and this must agree with it",
         )
         parser.add_argument(
             "--confirm-destroy",
@@ -66,15 +66,10 @@ class ApplyCommand(Command):
             approver=args.approved_by or os.environ.get("RUNNERS_APPROVED_BY") or None,
             confirm_destroy=args.confirm_destroy,
             build=ci.from_args(args),
+            timeout_minutes=args.timeout,
+            color=not args.no_color,
         )
-        applier = Applier(
-            target,
-            workspace(target, args.timeout, color=not args.no_color),
-            GitRepo(cfg.root),
-            lock_for(cfg, target.stack, target.env),
-            open_ledger(cfg, target.stack, target.env),
-            on_event=partial(notify_record, target.env.notify),
-        )
+        applier = Applier(target, GitRepo(cfg.root), on_event=notify_record)
         record = applier.run(request)
         print(
             f"applied {target.stack.name} ({target.env.name}) from plan {record.plan_sha256 or ''}"[

@@ -30,10 +30,21 @@ def _counts(r: AuditRecord) -> str:
     return text
 
 
+def outcomes(records: list[AuditRecord]) -> list[AuditRecord]:
+    """One line per run: an apply's "started" record only when the run left no outcome.
+
+    A started record without an outcome is an apply that was killed (or whose
+    outcome could not be written anywhere): exactly what a reader must see.
+    """
+    finished = {r.run_id for r in records if r.run_id and r.result != "started"}
+    return [r for r in records if r.result != "started" or r.run_id not in finished]
+
+
 class AuditCommand(Command):
     description = (
         "Read every audit record from the state buckets and the local ledger, filter and "
-        "print them newest first as a table or as JSON (one object per record)."
+        "print them newest first as a table or as JSON (one object per record). An apply's "
+        '"started" record is listed only when its run left no outcome (it was killed).'
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -48,13 +59,15 @@ class AuditCommand(Command):
             cfg.stack(args.stack)
         if args.env:
             cfg.environment(args.env)
-        records = [
-            r
-            for r in all_records(cfg, args.since)
-            if (not args.stack or r.stack == args.stack)
-            and (not args.env or r.environment == args.env)
-            and (not args.since or r.started_at[:10] >= args.since.isoformat())
-        ]
+        records = outcomes(
+            [
+                r
+                for r in all_records(cfg, args.since)
+                if (not args.stack or r.stack == args.stack)
+                and (not args.env or r.environment == args.env)
+                and (not args.since or r.started_at[:10] >= args.since.isoformat())
+            ]
+        )
         if args.format == "json":
             json.dump([r.to_dict() for r in records], sys.stdout, indent=2, sort_keys=True)
             sys.stdout.write("\n")

@@ -84,7 +84,17 @@ def plan(cfg: Config, args: argparse.Namespace) -> int:
     ws = drplan.dr_workspace(target, args.to_region, tfvars, args.timeout)
     build = ci.from_args(args)
     outcome = planned(
-        target, build, partial(plan_stack, target, ws, args.out, build, GitRepo(cfg.root))
+        target,
+        build,
+        partial(
+            plan_stack,
+            target,
+            ws,
+            args.out,
+            build,
+            GitRepo(cfg.root),
+            dr=(args.to_region, tfvars),
+        ),
     )
     print(
         f"{target.stack.name} ({target.env.name}) in {args.to_region}: {outcome.summary.plan_line()}"

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import requests
 
 from runners.errors import ConfigError, UsageError
+from runners.jenkins import buildcheck
 from runners.jenkins.errors import (
     JenkinsError,
     JenkinsForbidden,
@@ -148,6 +149,23 @@ class JenkinsClient:
     def build_info(self, name: str, number: int) -> dict[str, Any]:
         with self._call("read", f"build {name} #{number}"):
             return dict(self._server.get_build_info(name, number))
+
+    def build_at(self, build_url: str) -> buildcheck.BuildRecord | None:
+        """The build at ``build_url`` (one on this Jenkins), or None when Jenkins has no such build."""
+        where = buildcheck.locate(build_url, self.url)
+        if where is None:  # the token goes to this Jenkins only
+            raise JenkinsError(f"jenkins: {build_url} is not a build URL on {self.url}")
+        job, number = where
+        url = f"{self.url}{job_path(job)}{number}/"
+        try:
+            with self._call("read", f"build {job} #{number}"):
+                text = self._get(f"{url}api/json?tree={buildcheck.TREE}").text
+        except JenkinsNotFound:
+            return None
+        try:
+            return buildcheck.parse(url, job, json.loads(text))
+        except (ValueError, RecursionError):
+            raise JenkinsError(f"jenkins: {url}api/json is not a build's JSON") from None
 
     def progressive_text(self, name: str, number: int, start: int) -> LogChunk:
         """The console from byte ``start`` on, as Jenkins' log streaming API serves it."""

@@ -115,6 +115,10 @@ class Workspace:
             stream=False,
         )
 
+    def pull_state(self, dest: Path) -> None:
+        """``state pull`` into ``dest``: the state the backend holds now (empty when none)."""
+        self._run(["state", "pull"], stdout_file=dest, stream=False)
+
     def local_module_dirs(self) -> list[Path]:
         """The stack's folder and every local module it uses, as ``init`` resolved them.
 

@@ -93,11 +93,11 @@ def test_from_manifest_takes_the_plan_from_the_manifest_and_the_people_from_the_
     path.write_text(
         json.dumps(
             {
-                "schema": 1,
+                "schema": 2,
                 "stack": "app",
                 "environment": "production",
-                "tfplan_sha256": "a",
-                "plan_json_sha256": "b",
+                "tfplan_sha256": "a" * 64,
+                "plan_json_sha256": "b" * 64,
                 "terraform_version": "1.15.5",
                 "git": {"commit": "c0ffee" * 6},
                 "merge_request": {"id": "42", "url": "https://git/mr/42"},

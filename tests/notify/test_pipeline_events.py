@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from runners.aws.embedded import free_port
-from tests.conftest import GitRepoHelper, run_cli
+from tests.conftest import PERSON, SIGNED, GitRepoHelper, run_cli
 from tests.notify.conftest import HttpSink
 
 
@@ -29,7 +29,7 @@ def test_plan_refusal_and_apply_are_announced(
     client_repo: GitRepoHelper, http_sink: HttpSink, tmp_path: Path
 ) -> None:
     _with_webhook(client_repo)
-    env = {"TEST_WEBHOOK_URL": http_sink.url(), "CHANGE_ID": "5"}
+    env = {"TEST_WEBHOOK_URL": http_sink.url(), "CHANGE_ID": "5", **SIGNED}
     out = tmp_path / "p"
     assert (
         run_cli(
@@ -56,6 +56,7 @@ def test_plan_refusal_and_apply_are_announced(
             str(out),
             "--approved-by",
             "mallory",
+            *PERSON,
             cwd=client_repo.root,
             env=env,
         ).returncode
@@ -72,6 +73,7 @@ def test_plan_refusal_and_apply_are_announced(
             str(out),
             "--approved-by",
             "alice",
+            *PERSON,
             cwd=client_repo.root,
             env=env,
         ).returncode
@@ -91,7 +93,7 @@ def test_plan_refusal_and_apply_are_announced(
 
 def test_dead_channel_never_fails_the_apply(client_repo: GitRepoHelper, tmp_path: Path) -> None:
     _with_webhook(client_repo)
-    env = {"TEST_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook"}
+    env = {"TEST_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook", **SIGNED}
     out = tmp_path / "p"
     assert (
         run_cli(
@@ -117,6 +119,7 @@ def test_dead_channel_never_fails_the_apply(client_repo: GitRepoHelper, tmp_path
         str(out),
         "--approved-by",
         "alice",
+        *PERSON,
         cwd=client_repo.root,
         env=env,
     )
