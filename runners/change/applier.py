@@ -45,7 +45,7 @@ from runners.terraform.planfile import SavedPlan, read_plan
 
 # Called with an event name and the record so far; returns delivery failures.
 EventHook = Callable[[NotifyConfig, str, AuditRecord], list[str]]
-LedgerFactory = Callable[[Config, Stack, Environment], Ledger]
+LedgerFactory = Callable[..., Ledger]  # open_ledger(cfg, stack, env, dr_region=None)
 LockFactory = Callable[[Config, Stack, Environment, BackendConfig], StackLock]
 
 _STALE = ("Saved plan is stale", "saved plan is stale")
@@ -187,6 +187,12 @@ class Applier:
             manifest = manifest_mod.load(request.plan_dir / manifest_mod.NAME)
         except InputError as exc:
             raise Refused(str(exc)) from None
+        if manifest.dr_region:
+            # A rebuild's records go beside its state, in the backup region, from the start:
+            # the environment's own bucket is in the region that is lost.
+            self.ledger = self.ledger_for(
+                self.here.config, self.here.stack, self.here.env, dr_region=manifest.dr_region
+            )
         record.merge_request = _merge_request(manifest.merge_request)
         record.plan_sha256 = manifest.tfplan_sha256
         key = self.environ.get(manifest_mod.SIGNING_KEY_ENV) or None
@@ -209,7 +215,7 @@ class Applier:
         cfg = evidence.head_config(self.repo, self.here.config, head, branch)
         target = evidence.head_target(cfg, self.here.stack.name, self.here.env.name, branch)
         self.notify = target.env.notify
-        self.ledger = self.ledger_for(cfg, target.stack, target.env)
+        self.ledger = self.ledger_for(cfg, target.stack, target.env, dr_region=manifest.dr_region)
         with tempfile.TemporaryDirectory(prefix="runners-apply-") as tmp:
             private = Path(tmp)
             os.chmod(private, 0o700)
@@ -345,7 +351,7 @@ class Applier:
                 "the plan file holds no configuration snapshot (tfconfig/), so its code cannot "
                 "be compared with the branch: it was made by an older Terraform; plan again"
             )
-        expected_vars = evidence.var_files_at_head(self.repo, head, target)
+        expected_vars = evidence.var_files_at_head(self.repo, head, target, manifest.dr_region)
         problems = (
             evidence.var_file_differences(manifest.var_files, expected_vars, target.env.branch)
             + problems

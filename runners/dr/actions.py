@@ -95,6 +95,7 @@ def plan(cfg: Config, args: argparse.Namespace) -> int:
             GitRepo(cfg.root),
             dr=(args.to_region, tfvars),
         ),
+        dr_region=args.to_region,
     )
     print(
         f"{target.stack.name} ({target.env.name}) in {args.to_region}: {outcome.summary.plan_line()}"

@@ -47,7 +47,7 @@ def dr_backend(cfg: Config, target: Target, region: str) -> BackendConfig:
             f"apart from {env.name}'s own state (see docs/dr.md)",
         )
     own = cfg.backend_for(stack, env)
-    merged = {**own, **statefile.fill(cfg.dr.backend, stack.name, env.name, region)}
+    merged = statefile.overlay(own, statefile.fill(cfg.dr.backend, stack.name, env.name, region))
     here = statefile.locate(stack.dir, merged, cfg.path)
     if here == statefile.locate(stack.dir, own, cfg.path):
         raise ConfigError(
