@@ -78,6 +78,21 @@ variable "certificate_arn" {
   type = string
 }
 
+variable "deletion_protection" {
+  description = "A stand-in of the real stack's switch: on, destroying the stack fails."
+  type        = bool
+  default     = true
+}
+
+resource "terraform_data" "guard" {
+  count = var.deletion_protection ? 1 : 0
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "echo 'refused: deletion protection is on' >&2; exit 1"
+  }
+}
+
 resource "terraform_data" "rebuild" {
   input = {
     region      = var.region
@@ -156,6 +171,11 @@ var_files = ["dr-{{region}}.tfvars"]
 manual_steps = ["Point www.acme.example at the new load balancer (Route 53, zone acme.example)."]
 {start_empty}
 
+[dr.stacks.client.drill]
+variables = {{ deletion_protection = false }}
+outputs = ["rebuilt"]
+smoke = "python3 scripts/smoke.py"
+
 [dr.stacks.client.snapshots]
 snapshot_ids = 'module.server["*"].aws_ebs_volume.data[0]'
 snapshot_identifier = "module.database.aws_db_instance.this"
@@ -164,6 +184,15 @@ snapshot_identifier = "module.database.aws_db_instance.this"
 ami_ids = 'module.server["*"].aws_instance.this'
 """
 
+
+# The drill's smoke check: the rebuilt stand-in says it is in the region drilled into.
+SMOKE = """\
+import json
+import os
+
+outputs = json.load(open(os.environ["RUNNERS_DRILL_OUTPUTS"]))
+assert outputs["rebuilt"]["region"] == os.environ["RUNNERS_DRILL_REGION"], outputs
+"""
 
 START_EMPTY = """\
 start_empty = [
@@ -432,6 +461,7 @@ def build(repo: GitRepoHelper, tmp_path: Path, now: datetime | None = None) -> D
     repo.write("terraform/stacks/client/main.tf", STACK_TF)
     repo.write("terraform/stacks/client/production.tfvars", PRODUCTION_TFVARS)
     repo.write(f"terraform/stacks/client/dr-{TARGET}.tfvars", DR_TFVARS)
+    repo.write("scripts/smoke.py", SMOKE)
     repo.write(
         "runners.toml",
         DR_TOML.format(

@@ -171,7 +171,8 @@ def test_plan_and_apply_of_a_rebuild_need_nothing_of_the_lost_region(
     dr_state = boto3.client("s3", region_name=TARGET).get_object(
         Bucket=REPLICA, Key="dr/client/production-eu-central-1.tfstate"
     )
-    (rebuilt,) = json.loads(dr_state["Body"].read())["resources"]
+    resources = json.loads(dr_state["Body"].read())["resources"]
+    (rebuilt,) = [r for r in resources if r["name"] == "rebuild"]
     assert rebuilt["instances"][0]["attributes"]["input"]["value"]["region"] == TARGET
 
 

@@ -244,7 +244,7 @@ class Applier:
         reasons = check_plan(target.stack.name, env.name, rules, plan, signing)
         if reasons or saved is None:
             raise Refused("; ".join(reasons or plan.problems))
-        backend = self._backend(cfg, target, manifest.dr_region)
+        backend = self._backend(cfg, target, manifest.dr_region, manifest.dr_drill)
         record.state = state_identity(backend, target.stack.dir)
         paths = evidence.change_paths(
             target, saved.snapshot, self.repo.relpath(cfg.path), expected_vars
@@ -379,12 +379,14 @@ class Applier:
             os.chmod(dest, 0o600)
             log.warn(f"Terraform left {name}; kept at {dest}")
 
-    def _backend(self, cfg: Config, target: Target, dr_region: str | None) -> BackendConfig:
+    def _backend(
+        self, cfg: Config, target: Target, dr_region: str | None, drill: bool = False
+    ) -> BackendConfig:
         if dr_region is None:
             return cfg.backend_for(target.stack, target.env)
-        from runners.dr.drplan import dr_backend
+        from runners.dr.drplan import dr_backend, drill_backend
 
-        return dr_backend(cfg, target, dr_region)
+        return (drill_backend if drill else dr_backend)(cfg, target, dr_region)
 
     def _locked_apply(
         self,
