@@ -204,6 +204,8 @@ branch = "production"
 region = "eu-west-1"
 backup_region = "{backup}"
 approvers = ["alice"]
+require_approval = true
+verify_build = false
 
 [environments.production.backend]
 bucket = "{state_bucket}"

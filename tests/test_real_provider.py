@@ -23,6 +23,7 @@ import pytest
 
 from runners import cli
 from runners.aws.behaviour import in_front_of
+from tests.conftest import PERSON, SIGNED
 from tests.provider_world import (
     BACKUP_REGION,
     CACHE_AUTH_TOKEN,
@@ -256,6 +257,7 @@ def test_the_client_is_rebuilt_in_the_backup_region_with_the_primary_region_down
     for key, value in aws.environ().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("TF_VAR_cache_auth_token", CACHE_AUTH_TOKEN)
+    monkeypatch.setenv("RUNNERS_PLAN_SIGNING_KEY", SIGNED["RUNNERS_PLAN_SIGNING_KEY"])
     cfg = client_repo(applied_client, tmp_path / "client")
     monkeypatch.chdir(cfg.parent)
     backup_key(aws)
@@ -319,6 +321,7 @@ def apply_dr(cfg: Path, plan_dir: Path) -> int:
             str(plan_dir),
             "--approved-by",
             "alice",
+            *PERSON,
             "--config",
             str(cfg),
         ]
