@@ -27,6 +27,8 @@ from runners.aws.behaviour import Behaviour
 from runners.aws.embedded import EmbeddedAWS
 from tests.conftest import PERSON, SIGNED, GitRepoHelper
 from tests.dr_world import SOURCE, TARGET, DrWorld, backup_and_ship, build
+from tests.pipeline_harness import Cause, Input, Jenkins
+from tests.test_jenkinsfile_scenarios import as_synced, production_zone
 
 STATE_BUCKET = "acme-state-eu-west-1"
 REPLICA = "acme-state-replica-eu-central-1"
@@ -197,3 +199,34 @@ def test_a_rebuilds_record_that_cannot_be_written_is_kept_and_uploaded_later(
     keys = objects(REPLICA, "runners/audit/")
     assert any(first.id in k for k in keys) and len(keys) == 2
     assert not ledger.pending.path.exists()
+
+
+@pytest.mark.slow
+def test_the_dr_job_plans_and_applies_in_one_build_with_the_primary_region_down(
+    world: DrWorld, layer: Behaviour, jenkins: Jenkins, tmp_path: Path
+) -> None:
+    """The finding: the documented workaround was a commit pointing production's backend at
+    the DR state, after which ``dr plan`` refused, so the ``dr`` job could not plan before
+    that commit and apply after it in one build. Now the job plans, waits for the go-ahead
+    and applies the commit it planned, with nothing committed and eu-west-1 refusing."""
+    head = world.repo.git("rev-parse", "HEAD")
+    with layer.outage(SOURCE):
+        result = production_zone(jenkins).run(
+            as_synced("dr.Jenkinsfile", world.repo.root, "production", tmp_path),
+            job="client/production/dr",
+            params={"STACK": "client", "ENV": "production", "TO_REGION": TARGET},
+            causes=[Cause.user("olivia", "Olivia Ops")],
+            inputs=[Input.approve("alice", match="Stand client up in eu-central-1")],
+        )
+        touched = layer.count("region down")
+    print(result.stage_view())
+    assert result.result == "SUCCESS", result.log[-4000:]
+    assert touched == 0, "the build sent requests to the lost region"
+    calls = [c.command.split()[:3] for c in result.runners_calls()]
+    assert ["runners", "dr", "plan"] in calls and ["runners", "apply", "--stack"] in calls
+    # One commit planned and applied, the branch's head: nothing was committed to recover.
+    assert {e["commit"] for e in result.of_type("checkout")} == {head}
+    assert world.repo.git("rev-parse", "HEAD") == head
+    assert objects(REPLICA, "dr/client/production-eu-central-1.tfstate")
+    assert any(k.endswith(".json") for k in objects(REPLICA, "runners/audit/"))
+    assert result.find(*jenkins.secrets()) == []

@@ -1,9 +1,11 @@
 """The real hashicorp/aws provider (from the machine's mirror) against the embedded AWS.
 
 Fast: the client stack plans from an empty state, and so do the other stacks;
-the IAM presets and the servers' volumes are read from those plans. Slow (one
-applied world, shared): the client stack is applied, planned again (only the
-listed emulator differences may remain), and destroyed. The database, the load
+the IAM presets, the servers' volumes and the state replica's storage are read
+from those plans. Slow (one applied world, shared): the client stack is
+applied, planned again (only the listed emulator differences may remain),
+backed up, shipped and rebuilt in the backup region with the first region
+refusing every request (the seed's whole story), and destroyed. The database, the load
 balancers and the servers are protected from deletion by default: the destroy
 first applies the stack's switch (``deletion_protection = false``), as a person
 would in a reviewed change. Without a mirror every test here skips with one
@@ -130,18 +132,59 @@ def account_plan(
     return provider_world.plan("account", tmp_path_factory.mktemp("account") / "tfplan")
 
 
-def test_other_stacks_plan_from_empty(
-    provider_world: ProviderWorld, account_plan: dict[str, Any], tmp_path: Path
-) -> None:
-    assert changes(account_plan)
+@pytest.fixture(scope="module")
+def bootstrap_plan(
+    provider_world: ProviderWorld, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     provider_world.init("bootstrap")
-    bootstrap = provider_world.plan(
+    return provider_world.plan(
         "bootstrap",
-        tmp_path / "tfplan",
+        tmp_path_factory.mktemp("bootstrap") / "tfplan",
         {"jenkins_principal_arn": "arn:aws:iam::123456789012:role/jenkins"},
     )
-    assert all(actions == ("create",) for _, actions in changes(bootstrap))
-    assert len(changes(bootstrap)) > 20
+
+
+def test_other_stacks_plan_from_empty(
+    account_plan: dict[str, Any], bootstrap_plan: dict[str, Any]
+) -> None:
+    assert changes(account_plan)
+    assert all(actions == ("create",) for _, actions in changes(bootstrap_plan))
+    assert len(changes(bootstrap_plan)) > 20
+
+
+def test_the_replicated_state_is_never_archived(bootstrap_plan: dict[str, Any]) -> None:
+    """Issue 15: the replica went to Glacier after 90 days; ``dr prepare`` got InvalidObjectState.
+
+    Read from the plan the provider made: no lifecycle rule of the replica
+    bucket moves an object to another class, and replication writes to a
+    class GetObject answers at once.
+    """
+    prefix = "module.backup_region."
+    (lifecycle,) = [
+        rc
+        for rc in _resources(bootstrap_plan, "aws_s3_bucket_lifecycle_configuration")
+        if rc["address"].startswith(prefix)
+    ]
+    rules = lifecycle["change"]["after"]["rule"]
+    assert rules and all(r["status"] == "Enabled" for r in rules)
+    moved = [
+        (r["id"], kind)
+        for r in rules
+        for kind in ("transition", "noncurrent_version_transition")
+        if r.get(kind)
+    ]
+    assert moved == [], moved
+    (replication,) = [
+        rc
+        for rc in _resources(bootstrap_plan, "aws_s3_bucket_replication_configuration")
+        if rc["address"].startswith(prefix)
+    ]
+    classes = {
+        d["storage_class"]
+        for rule in replication["change"]["after"]["rule"]
+        for d in rule["destination"]
+    }
+    assert classes and not classes & {"GLACIER", "DEEP_ARCHIVE"}, classes
 
 
 def _role(plan: dict[str, Any], key: str) -> tuple[set[str], list[dict[str, Any]]]:
