@@ -13,10 +13,10 @@ of the demo did:
 - the stack's Terraform state in the first region's state bucket and, as the
   backup-region module's replication leaves it, in the second region's. The
   stack is an offline stand-in of the client stack (``terraform_data``
-  resources that echo what a rebuild is given; ``make demo REAL=1`` runs the
-  same story on the real client stack with the real AWS provider,
-  ``runners.dr.realdemo``), and its state is written here as the AWS provider
-  writes those resources;
+  resources that echo what a rebuild is given; the same story on the real
+  client stack with the real AWS provider is a slow test,
+  tests/test_real_provider.py), and its state is written here as the AWS
+  provider writes those resources;
 - then the first region is lost: the behaviour layer closes every request
   signed for it, unanswered. Through it: ``runners dr prepare`` (every field
   mapped), ``runners dr plan``, ``runners apply``, ``dr plan`` again with the
