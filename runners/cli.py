@@ -38,6 +38,21 @@ class Registered:
 
 
 COMMANDS: dict[str, Registered] = {
+    "init": Registered(
+        "runners.commands.init",
+        "InitCommand",
+        "make a new client's infrastructure repository from a template set",
+    ),
+    "bootstrap": Registered(
+        "runners.commands.bootstrap",
+        "BootstrapCommand",
+        "make the state bucket and its replica before Terraform runs; print their import blocks",
+    ),
+    "doctor": Registered(
+        "runners.commands.doctor",
+        "DoctorCommand",
+        "check a client's repository, account and Jenkins: one line per check, ok or the fix",
+    ),
     "plan": Registered(
         "runners.commands.plan",
         "PlanCommand",

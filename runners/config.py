@@ -20,6 +20,7 @@ from pathlib import Path
 
 from runners.backup.policy import Policy, parse_policies
 from runners.change.identities import Identity, parse_identities
+from runners.client.settings import BootstrapSettings, parse_bootstrap
 from runners.confread import Table
 from runners.dr.settings import DrConfig, parse_dr
 from runners.errors import ConfigError, UsageError
@@ -67,6 +68,7 @@ class Config:
         default_factory=jenkins_settings.JenkinsSettings
     )
     identities: dict[str, Identity] = field(default_factory=dict)  # [identities.JENKINS_ID]
+    bootstrap: BootstrapSettings | None = None  # [bootstrap]: runners bootstrap and doctor
 
     def environment(self, name: str) -> Environment:
         try:
@@ -123,7 +125,15 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     root = path.parent
     top = Table(path, "", data)
     top.only(
-        "runners", "environments", "stacks", "protected", "policies", "dr", "jenkins", "identities"
+        "runners",
+        "environments",
+        "stacks",
+        "protected",
+        "policies",
+        "dr",
+        "jenkins",
+        "identities",
+        "bootstrap",
     )
     settings = top.table("runners")
     settings.only("terraform", "plugin_cache_dir", "provider_mirror", "ledger", "report_max_chars")
@@ -148,6 +158,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     report_max = settings.int("report_max_chars", 60_000, minimum=1_000)
     settings.check_unknown()
     policies = parse_policies(top.table("policies"))
+    bootstrap = parse_bootstrap(top.table("bootstrap"), root)
     _check_named_policies(path, jenkins, policies)
     top.check_unknown()
     return Config(
@@ -165,6 +176,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         dr=dr,
         jenkins=jenkins,
         identities=identities,
+        bootstrap=bootstrap,
     )
 
 

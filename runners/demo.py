@@ -17,22 +17,17 @@ import sys
 import textwrap
 from pathlib import Path
 
-import boto3
-import jinja2
-
+from runners import demo_client
 from runners.aws.embedded import EmbeddedAWS
 
 SOURCE = Path(__file__).resolve().parent.parent
 OUTPUT = Path(os.environ.get("RUNNERS_DEMO_DIR", SOURCE / "demo-output")).resolve()
-REGION, BACKUP_REGION, BUCKET = "eu-west-1", "eu-central-1", "demo-client-tfstate"
+REGION, BACKUP_REGION = "eu-west-1", "eu-central-1"
+BUCKET = "demo-production-terraform-state"  # runners init names it; runners bootstrap makes it
 # What Jenkins binds in the production zone only (never in merge-request builds).
 SIGNING_KEY = "demo-only-plan-signing-key-not-a-secret"
 DANA = "Dana Developer <dana@example.com>"
 BOB = "Bob Builder <bob@example.com>"
-
-# Only ever against the embedded AWS: creates the demo's state bucket. Not
-# granted to the runner roles (tests/test_runner_policy.py leaves it out).
-AWS_OPERATIONS: dict[str, frozenset[str]] = {"s3": frozenset({"CreateBucket"})}
 
 
 class Demo:
@@ -74,6 +69,7 @@ class Demo:
         expect: tuple[int, ...] = (0,),
         quiet: bool = False,
         production_zone: bool = False,
+        cwd: Path | None = None,
     ) -> int:
         """One runners command; ``production_zone``: with the plan-signing key bound."""
         prefix = "RUNNERS_PLAN_SIGNING_KEY=*** " if production_zone else ""
@@ -82,7 +78,7 @@ class Demo:
         done = subprocess.run(
             [sys.executable, "-m", "runners", *args],
             check=False,
-            cwd=self.repo,
+            cwd=cwd or self.repo,
             env=env,
             stdout=subprocess.DEVNULL if quiet else None,
         )
@@ -94,39 +90,8 @@ class Demo:
         return done.returncode
 
     # -- steps -----------------------------------------------------------
-    def make_client_repo(self) -> None:
-        self.say(f"A client repository in {self.repo}, state in s3://{BUCKET} on the embedded AWS")
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket=BUCKET,
-            CreateBucketConfiguration={"LocationConstraint": REGION},  # type: ignore[typeddict-item]
-        )
-        self.repo.mkdir(parents=True)
-        for rel in ("terraform/stacks/demo", "terraform/modules/demo-service"):
-            shutil.copytree(
-                SOURCE / rel, self.repo / rel, ignore=shutil.ignore_patterns(".terraform*")
-            )
-        template = jinja2.Environment(
-            loader=jinja2.PackageLoader("runners", "templates"),
-            keep_trailing_newline=True,
-            autoescape=False,  # noqa: S701  # renders TOML, not HTML
-        ).get_template("demo/runners.toml.j2")
-        (self.repo / "runners.toml").write_text(
-            template.render(
-                endpoint=self.aws.endpoint,
-                region=REGION,
-                backup_region=BACKUP_REGION,
-                bucket=BUCKET,
-            )
-        )
-        (self.repo / ".gitignore").write_text(".runners/\n.terraform/\n")
-        self.git("init", "-q", "-b", "production")
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", "Initial layout: two web servers and a database")
-        self.git("branch", "development")
-        print(self.git("log", "--oneline", "--all"))
-
     def bootstrap_production(self) -> None:
-        self.say("Production today: the initial layout, planned and applied by hand after review")
+        self.say("The first apply: the stand-in's initial layout, planned and applied after review")
         out = self.out / "plans" / "initial"
         self.runners(
             "plan",
@@ -212,6 +177,7 @@ class Demo:
         self.say("Olivia merges the merge request; the production build is started by hand")
         self.git("checkout", "-q", "production")
         self.git("merge", "-q", "--no-ff", "-m", "Merge feature/bigger-web", "feature/bigger-web")
+        self.git("push", "-q", "origin", "production")  # the merge is on the server's branch
         print(self.git("log", "--format=%h %an: %s", "-4"))
         plan_dir = self.out / "plans" / "production"
         self.say("The production build plans the branch head, signing the plan (production zone)")
@@ -289,10 +255,26 @@ class Demo:
         )
 
 
+def _provider_mirror() -> Path | None:
+    from runners.terraform.cliconfig import MIRROR_ENV, discover_mirror
+
+    named = os.environ.get(MIRROR_ENV)
+    return Path(named) if named else discover_mirror()
+
+
 def main() -> int:
     if not (SOURCE / "terraform" / "stacks" / "demo").is_dir():
         print(
             "demo: run it from a source checkout (terraform/stacks/demo is missing)",
+            file=sys.stderr,
+        )
+        return 2
+    mirror = _provider_mirror()
+    if mirror is None:
+        print(
+            "demo: no Terraform provider mirror holding hashicorp/aws on this machine (set "
+            "RUNNERS_PROVIDER_MIRROR to the folder holding registry.terraform.io): the bootstrap "
+            "stack is applied with the real provider",
             file=sys.stderr,
         )
         return 2
@@ -306,12 +288,14 @@ def main() -> int:
     try:
         os.environ.update(aws.environ())
         demo = Demo(aws, OUTPUT)
-        demo.make_client_repo()
-        demo.bootstrap_production()
-        out = demo.merge_request()
-        demo.show_report(out)
-        demo.merge_and_apply()
-        demo.backups()
+        with demo_client.services(demo) as (jenkins, platform):
+            demo_client.new_client(demo, jenkins, platform, mirror)
+            demo.bootstrap_production()
+            demo.backups()
+            demo_client.doctor(demo)
+            out = demo.merge_request()
+            demo.show_report(out)
+            demo.merge_and_apply()
         demo.disaster_recovery()
     finally:
         aws.stop()

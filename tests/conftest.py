@@ -88,6 +88,32 @@ def provider_mirror() -> Path:
 
 
 @pytest.fixture(scope="session")
+def lock_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where ``runners init`` takes the providers for its lock files from: the machine's mirror,
+    else a stand-in holding a hashicorp/aws that is never run (init and ``terraform init``
+    only hash it), so no test asks the registry."""
+    from runners.terraform.cliconfig import MIRROR_ENV, discover_mirror
+
+    named = os.environ.get(MIRROR_ENV)
+    found = Path(named) if named else discover_mirror()
+    if found is not None:
+        return found
+    fake = tmp_path_factory.mktemp("fake-mirror")
+    target = fake / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
+    target.mkdir(parents=True)
+    (target / "terraform-provider-aws_v5.100.0_x5").write_text("not a provider\n")
+    return fake
+
+
+@pytest.fixture
+def with_lock_mirror(lock_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from runners.terraform.cliconfig import MIRROR_ENV
+
+    monkeypatch.setenv(MIRROR_ENV, str(lock_mirror))
+    return lock_mirror
+
+
+@pytest.fixture(scope="session")
 def provider_world(
     provider_mirror: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProviderWorld]:
@@ -146,7 +172,7 @@ def layer(
 
 @pytest.fixture
 def jenkins_double() -> Iterator[JenkinsDouble]:
-    """A Jenkins REST double on 127.0.0.1 (tests/jenkins_double.py); Jenkins cannot be installed."""
+    """A Jenkins REST double on 127.0.0.1 (runners.jenkins.double); Jenkins cannot be installed."""
     double = JenkinsDouble().start()
     try:
         yield double

@@ -48,16 +48,27 @@ def trust(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 # Modules that only ever talk to the embedded AWS, never with a runner role.
 EMBEDDED_ONLY = {
-    "runners.demo": "creates the demo's state bucket in the moto server",
     "runners.aws.embedded": "requests the load balancers' certificates in the moto server",
     "runners.backup.demo": "seeds volumes, an instance, a database and a key in the moto server",
     "runners.dr.demo": "seeds images, volumes, a database, a key and a state replica in moto",
 }
 
 
+# Modules run with a person's own credentials, never with a runner role: the runner roles do
+# not exist before bootstrap, and may not change the state bucket or the roles after it.
+ADMINISTRATOR_ONLY = {
+    "runners.client.bootstrap": "makes the state bucket, its replica, their keys and the "
+    "replication role before any runner role exists",
+    "runners.client.doctor.checks_aws": "an operator's check of the account: bucket settings, "
+    "the runner roles' trust, IAM's simulator",
+}
+
+
 def declared() -> dict[str, frozenset[str]]:
     return operations.union(
-        d for d in operations.declarations("runners") if d.module not in EMBEDDED_ONLY
+        d
+        for d in operations.declarations("runners")
+        if d.module not in EMBEDDED_ONLY and d.module not in ADMINISTRATOR_ONLY
     )
 
 

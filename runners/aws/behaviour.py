@@ -91,6 +91,9 @@ class Call:
     access_key: str  # moto's account follows the key, so quotas are counted per key
     action: str  # the query API's Action; "" for REST and JSON protocols
     params: Mapping[str, str]
+    method: str = ""  # the HTTP method and path, for the REST protocols (S3)
+    path: str = ""
+    host: str = ""
 
 
 @dataclass
@@ -148,6 +151,7 @@ class Behaviour:
         self.upstream = urllib.parse.urlsplit(upstream)
         self.settings = settings or Settings()
         self.down: set[str] = set()
+        self.foreign_buckets: set[str] = set()  # bucket names another account owns
         self.injected: list[Injected] = []
         self.pending: dict[tuple[str, str], Pending] = {}
         self.errored: set[tuple[str, str]] = set()  # (region, id) that end in error
@@ -170,6 +174,7 @@ class Behaviour:
         with self._lock:
             self.settings = settings or Settings()
             self.down.clear()
+            self.foreign_buckets.clear()
             self.injected.clear()
             self.pending.clear()
             self.errored.clear()
@@ -199,6 +204,10 @@ class Behaviour:
             yield
         finally:
             self.region_up(region)
+
+    def owned_elsewhere(self, bucket: str) -> None:
+        """``bucket`` belongs to another AWS account: S3 names are global, moto has one account."""
+        self.foreign_buckets.add(bucket)
 
     def fail(
         self,
@@ -504,6 +513,53 @@ def _region_down(b: Behaviour, call: Call) -> Answer | None:
     return DROP if call.region in b.down else None
 
 
+def _foreign_bucket(b: Behaviour, call: Call) -> Answer | None:
+    """A bucket another account owns: creating it is ``BucketAlreadyExists`` (409), anything
+    else is 403 (S3's answer to a bucket the caller has no access to, HEAD without a body).
+    Sources: the CreateBucket API reference's errors; "HeadBucket", which answers 403 for a
+    bucket the caller may not access and 404 for none."""
+    if call.service != "s3" or not b.foreign_buckets:
+        return None
+    bucket = s3_bucket(call)
+    if bucket not in b.foreign_buckets:
+        return None
+    query = urllib.parse.urlsplit(call.path).query
+    if (
+        call.method == "PUT"
+        and urllib.parse.urlsplit(call.path).path.strip("/") == bucket
+        and not query
+    ):
+        return s3_error(
+            "BucketAlreadyExists",
+            "The requested bucket name is not available. The bucket namespace is shared by "
+            "all users of the system. Please select a different name and try again.",
+            409,
+            bucket,
+        )
+    if call.method == "HEAD":
+        return Answer(403, b"", {})
+    return s3_error("AccessDenied", "Access Denied", 403, bucket)
+
+
+def s3_bucket(call: Call) -> str:
+    """The bucket a REST S3 request names: the host's first label (virtual-hosted style), else
+    the path's first part (path style, as the embedded AWS is reached)."""
+    host = call.host.split(":")[0]
+    if host.count(".") >= 3 and ".s3." in f".{host}":
+        return host.split(".s3.", 1)[0]
+    return urllib.parse.unquote(urllib.parse.urlsplit(call.path).path.lstrip("/").split("/", 1)[0])
+
+
+def s3_error(code: str, message: str, status: int, bucket: str) -> Answer:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+        f"<Code>{code}</Code><Message>{_escape(message)}</Message>"
+        f"<BucketName>{_escape(bucket)}</BucketName><RequestId>{uuid.uuid4().hex[:16]}</RequestId>"
+        "</Error>"
+    )
+    return Answer(status, body.encode(), {"Content-Type": "application/xml"})
+
+
 def _injected(b: Behaviour, call: Call) -> Answer | None:
     with b._lock:
         rules = list(b.injected)
@@ -719,6 +775,7 @@ def manual_snapshots(b: Behaviour, call: Call, shape: str) -> int:
 Rule = Callable[[Behaviour, Call], Answer | None]
 RULES: tuple[tuple[str, Rule], ...] = (
     ("region down", _region_down),
+    ("bucket of another account", _foreign_bucket),
     ("injected", _injected),
     ("token bucket", _token_bucket),
     ("client token", _client_token),
@@ -762,7 +819,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         body = self._body()
-        call = read_call(self.headers.get("Authorization", ""), dict(self.headers.items()), body)
+        call = read_call(
+            self.headers.get("Authorization", ""),
+            dict(self.headers.items()),
+            body,
+            method=self.command,
+            path=self.path,
+        )
         if call.action == "DescribeSnapshots" and _status_filter(call.params):
             # Moto would filter on its own states (all completed): the layer filters instead.
             kept = {k: v for k, v in _without_status(call.params).items()}
@@ -789,14 +852,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
 
 
-def read_call(authorization: str, headers: Mapping[str, str], body: bytes) -> Call:
+def read_call(
+    authorization: str, headers: Mapping[str, str], body: bytes, method: str = "", path: str = ""
+) -> Call:
     scope = _SCOPE.search(authorization)
     key, region, service = scope.groups() if scope else ("", "", "")
     params: dict[str, str] = {}
     content_type = headers.get("Content-Type", "")
     if body and "x-www-form-urlencoded" in content_type:
         params = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
-    return Call(service, region, key, params.pop("Action", ""), params)
+    host = next((v for k, v in headers.items() if k.lower() == "host"), "")
+    return Call(service, region, key, params.pop("Action", ""), params, method, path, host)
 
 
 # -- XML helpers ------------------------------------------------------------------------------

@@ -16,4 +16,7 @@ output "kms_key_arn" {
 output "access_log_bucket" {
   description = "The access-log bucket's name, or null when none was asked for."
   value       = one(aws_s3_bucket.access_logs[*].id)
+  # S3 checks, when a bucket's logging is set, that the target lets the logging
+  # service write: hand the name on only once the policy that does is in place.
+  depends_on = [aws_s3_bucket_policy.access_logs]
 }

@@ -1,0 +1,12 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      Client      = var.client
+      Environment = var.environment
+      ManagedBy   = "terraform"
+      Stack       = "edge"
+    }
+  }
+}
