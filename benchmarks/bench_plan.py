@@ -1,9 +1,14 @@
-"""Issue 2's plan target, measured side by side with its baseline (summarize: bench_summarize).
+"""``runners plan`` on one stack beside the same steps by hand (summarize: bench_summarize).
 
-- ``runners plan`` on the demo stack against the embedded AWS: within 1.2x of
-  running the same ``terraform init``, ``plan -out`` and ``show -json`` by hand.
-  A third figure, a bare Python script running the same three steps, shows
-  the least any runner written in Python pays, so the rest is runners' own.
+- ``runners plan`` on the demo stack against the embedded AWS, beside running
+  the same ``terraform init``, ``plan -out`` and ``show -json`` by hand. A
+  third figure, a bare Python script running the same three steps, shows the
+  least any runner written in Python pays, so the rest is runners' own.
+- Information only: issue 2's 1.2x target is withdrawn (issue 17). On a
+  2-core machine runners' fixed cost of about 0.75 s of CPU per plan cannot
+  fall under it on a stack this small, and on the 2,000-resource stack below
+  the ratio is already about 1.1x. The target that stands for plans is the
+  parallel one (bench_parallel).
 """
 
 from __future__ import annotations
@@ -198,8 +203,8 @@ def bench_plan() -> list[Row]:
                 t_ours,
                 t_hand,
                 "s",
-                "<= 1.2x by hand",
-                t_ours <= 1.2 * t_hand,
+                "- (1.2x withdrawn)",
+                None,  # information only: issue 17 withdrew the 1.2x target (see the docstring)
             ),
             Row(
                 "plan demo stack",

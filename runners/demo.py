@@ -194,6 +194,7 @@ class Demo:
             quiet=True,
             production_zone=True,
         )
+        self.unreviewed_change()
 
         self.say("Refused: someone altered the reviewed plan file")
         tampered = self.out / "plans" / "tampered"
@@ -230,6 +231,37 @@ class Demo:
             f"The audit ledger (s3://{BUCKET}/runners/audit/ and plan-records/, and .runners/audit.jsonl)"
         )
         self.runners("audit")
+
+    def unreviewed_change(self) -> None:
+        """A commit straight on production after the review makes a plan nobody reviewed."""
+        self.say(
+            "Had Olivia committed a change straight to production after the review, the "
+            "approver would be told the plan is not the reviewed one"
+        )
+        tfvars = self.repo / "terraform/stacks/demo/production.tfvars"
+        text = tfvars.read_text()
+        if 'web-1 = "small"' not in text:
+            raise SystemExit(f'demo: {tfvars} no longer sets web-1 = "small"')
+        tfvars.write_text(text.replace('web-1 = "small"', 'web-1 = "medium"'))
+        self.git("commit", "-q", "-am", "web-1: medium (no merge request)")
+        unreviewed = self.out / "plans" / "unreviewed"
+        try:
+            self.runners(
+                "plan",
+                "--stack",
+                "demo",
+                "--env",
+                "production",
+                "--out",
+                str(unreviewed),
+                "--detailed-exitcode",
+                expect=(2,),
+                quiet=True,
+                production_zone=True,
+            )
+        finally:
+            self.git("reset", "-q", "--hard", "HEAD~1")  # the demo goes on with the merge
+        print("(the commit is dropped again: the demo goes on with the reviewed merge)")
 
     def backups(self) -> None:
         self.say("The nightly backup job: snapshot, ship to the backup region, prune, report")

@@ -258,6 +258,17 @@ class GitRepo:
                 found.append(commit)
         return found
 
+    def messages(self, start: str | None, head: str) -> list[tuple[str, str]]:
+        """(sha, full message) of every commit after ``start`` up to ``head``."""
+        span = f"{start}..{head}" if start else head
+        out = str(self._repo.git.log(f"--format=%H{_SEP}%B{_END}", span))
+        found = []
+        for chunk in out.split(_END):
+            sha, _, message = chunk.strip("\n").partition(_SEP)
+            if sha:
+                found.append((sha, message))
+        return found
+
     def _log(self, span: str, fmt: str, *args: str) -> list[Commit]:
         out = str(self._repo.git.log(f"--format={fmt}", span, *args))
         commits = []

@@ -42,6 +42,9 @@ class Environment:
     require_mr_approvals: int = 0
     # Why approval is required, for refusals: "it lists approvers", ...; None when it is not.
     approval_reason: str | None = None
+    # Refuse an apply whose plan differs from the plan reviewed on the merge request,
+    # unless the approver accepts the difference (--accept-difference).
+    require_reviewed_plan: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ ENV_KEYS = (
     "notify",
     "verify_build",
     "require_mr_approvals",
+    "require_reviewed_plan",
 )
 
 
@@ -105,6 +109,7 @@ def parse_environments(table: Table) -> dict[str, Environment]:
             verify_build=t.bool("verify_build", require_approval),
             require_mr_approvals=t.int("require_mr_approvals", 0),
             approval_reason=reason,
+            require_reviewed_plan=t.bool("require_reviewed_plan", False),
         )
         t.check_unknown()
     if not envs:

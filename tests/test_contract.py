@@ -17,6 +17,7 @@ from runners.change.contract import (
     MergeRequests,
     People,
     PlanFacts,
+    ReviewFacts,
     Rules,
     Signing,
     TerraformFacts,
@@ -39,6 +40,11 @@ RULES = Rules(
     verify_build=True,
     require_mr_approvals=1,
     approval_reason="it lists approvers",
+    require_reviewed_plan=True,
+)
+IDENTICAL = ReviewFacts(True, "identical to the plan reviewed on merge request !3")
+DIFFERS = ReviewFacts(
+    False, "differs from the plan reviewed on merge request !3: only in this plan: x.y"
 )
 
 
@@ -71,6 +77,7 @@ def valid() -> ApplyFacts:
             protected=("aws_db_instance.main",),
             rendered_plan_json_sha256=SHA_B,
         ),
+        review=IDENTICAL,
     )
 
 
@@ -127,6 +134,7 @@ MUTATIONS: dict[str, tuple[str, Any]] = {
     "state created since": ("terraform.plan_lineage", None),
     "plan.json not rendered from tfplan": ("terraform.rendered_plan_json_sha256", SHA_C),
     "errored plan": ("terraform.errored", True),
+    "not the reviewed plan": ("review", DIFFERS),
 }
 
 
@@ -153,6 +161,21 @@ def test_any_combination_of_broken_rules_refuses(names: set[str]) -> None:
     for name in sorted(names):
         facts = change(facts, *MUTATIONS[name])
     assert check(facts)
+
+
+def test_a_plan_that_is_not_the_reviewed_one() -> None:
+    [reason] = check(change(valid(), "review", DIFFERS))
+    assert reason == (
+        "production requires the plan reviewed on the merge request (require_reviewed_plan), "
+        "and this plan is not it: differs from the plan reviewed on merge request !3: only in "
+        "this plan: x.y; an approver who accepts the difference gives --accept-difference"
+    )
+    accepted = dataclasses.replace(DIFFERS, accepted=True)
+    assert check(change(valid(), "review", accepted)) == []
+    assert (
+        check(change(change(valid(), "review", DIFFERS), "rules.require_reviewed_plan", False))
+        == []
+    )
 
 
 def test_identities_link_a_second_email() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GitRepoHelper
-from tests.pipeline_harness import Cause, Change, HarnessError, Input, Jenkins, Scm
+from tests.pipeline_harness import BuildResult, Cause, Change, HarnessError, Input, Jenkins, Scm
 
 JENKINSFILES = Path(__file__).parent / "fixtures" / "jenkinsfiles"
 
@@ -408,3 +408,77 @@ def test_an_agent_label_no_node_has_fails_the_test(jenkins: Jenkins, tmp_path: P
 
     with pytest.raises(HarnessError, match=r"Jenkinsfile:1: no agent has the label 'runner'"):
         jenkins.run(jenkinsfile)
+
+
+# -- parallel ------------------------------------------------------------------------------------
+def _started(result: BuildResult) -> dict[str, int]:
+    return {
+        name.split("/")[0]: int(path.read_text())
+        for name, path in result.artifacts.items()
+        if name.endswith("/started")
+    }
+
+
+def test_parallel_branches_run_at_once_each_on_its_own_node(jenkins: Jenkins) -> None:
+    result = jenkins.run(JENKINSFILES / "parallel.Jenkinsfile")
+
+    assert result.result == "SUCCESS", result.log
+    branches = [s for s in result.stages if s.path[:1] == ("Fan out",) and len(s.path) == 2]
+    assert sorted(s.name for s in branches) == ["one", "three", "two"]
+    assert all(s.status == "SUCCESS" and s.agent for s in branches)
+    branch_calls = [c for c in result.sh if c.stage in ("one", "two", "three")]
+    assert len({c.node for c in branch_calls}) == 3  # a node each
+    started = _started(result)
+    # Each branch sleeps 2 s after noting its start: one after another, they would be 2 s apart.
+    assert max(started.values()) - min(started.values()) < 1_500_000_000, started
+    for name in (
+        "one",
+        "two",
+        "three",
+    ):  # a branch's lines carry its name, and its stage is its own
+        assert any(
+            line.startswith(f"[{name}] branch {name} on runners-")
+            and line.endswith(f"stage {name}")
+            for line in result.log.splitlines()
+        ), result.log
+    assert [c.stdout for c in result.sh if c.command == "cat */out.txt"] == [None]
+    assert "one\nthree\ntwo" in result.log
+
+
+def test_a_failing_branch_lets_the_others_finish_then_fails_the_build(jenkins: Jenkins) -> None:
+    result = jenkins.run(JENKINSFILES / "parallel.Jenkinsfile", params={"FAIL": "two"})
+
+    assert result.result == "FAILURE"
+    status = {s.name: s.status for s in result.stages if len(s.path) == 2}
+    assert status == {"one": "SUCCESS", "two": "FAILURE", "three": "SUCCESS"}
+    assert "Failed in branch two" in result.log
+    assert result.error == "ERROR: script returned exit code 3"
+    # The gathering after the branches still ran (the Jenkinsfile's finally), without two's stash.
+    assert "No such saved stash" in result.log
+
+
+def test_fail_fast_aborts_the_other_branches(jenkins: Jenkins) -> None:
+    result = jenkins.run(
+        JENKINSFILES / "parallel.Jenkinsfile", params={"FAIL": "two", "FAIL_FAST": True}
+    )
+
+    assert result.result == "FAILURE"
+    status = {s.name: s.status for s in result.stages if len(s.path) == 2}
+    assert status == {"one": "ABORTED", "two": "FAILURE", "three": "ABORTED"}
+    aborted = [c for c in result.sh if c.stage in ("one", "three")]
+    assert aborted and all(c.status is None for c in aborted)  # stopped mid-sleep
+
+
+def test_branches_contend_for_a_lock_as_builds_do(jenkins: Jenkins, tmp_path: Path) -> None:
+    script = tmp_path / "locks.Jenkinsfile"
+    script.write_text(
+        "node('runners') {\n"
+        "    parallel(a: { lock(resource: 'shared') { sh 'date +%s%N >> ../order; sleep 1' } },\n"
+        "             b: { lock(resource: 'shared') { sh 'date +%s%N >> ../order; sleep 1' } })\n"
+        "}\n"
+    )
+    result = jenkins.run(script)
+    assert result.result == "SUCCESS", result.log
+    waited = result.of_type("lock_waiting")
+    assert len(waited) == 1 and waited[0]["resource"] == "shared"
+    assert len(result.of_type("lock_acquired")) == 2

@@ -115,6 +115,13 @@ class S3Ledger:
                         continue
                     yield key
 
+    def _keys_under(self, prefix: str) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                if obj["Key"].endswith(".json"):
+                    yield obj["Key"]
+
     def read(self, key: str) -> AuditRecord | None:
         body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         try:
@@ -136,11 +143,15 @@ class S3Ledger:
             if record is not None:
                 yield record
 
-    def newest_first(self, stack: str, environment: str) -> Iterator[AuditRecord]:
-        """One stack's apply records in one environment, newest first (ids sort by time)."""
+    def newest_first(
+        self, stack: str, environment: str, plans: bool = False
+    ) -> Iterator[AuditRecord]:
+        """One stack's apply records (``plans``: plan records) in one environment, newest first."""
         marker = f"/{stack}/{environment}/"
+        prefix = self.plan_prefix if plans else self.prefix
+        keys = (k for k in self._keys_under(prefix)) if plans else self.keys(apply_only=True)
         mine = sorted(
-            (k for k in self.keys(apply_only=True) if marker in k[len(self.prefix) :]),
+            (k for k in keys if marker in k[len(prefix) :]),
             key=lambda k: k.rsplit("/", 1)[-1],
             reverse=True,
         )
@@ -254,6 +265,30 @@ class Ledger:
             if state is None or record.state in (None, state):
                 return record.commit
         return None
+
+    def plan_records(self, stack: str, environment: str) -> Iterator[AuditRecord]:
+        """One stack's plan records in one environment, newest first.
+
+        From the state bucket when there is one (the plan role writes them), else
+        the local ledger.
+        """
+        if self.remote is not None:
+            yield from (
+                r
+                for r in self.remote.newest_first(stack, environment, plans=True)
+                if r.kind == "plan"
+            )
+            return
+        if self.local is not None:
+            yield from sorted(
+                (
+                    r
+                    for r in self.local.records()
+                    if (r.kind, r.stack, r.environment) == ("plan", stack, environment)
+                ),
+                key=lambda r: (r.started_at, r.id),
+                reverse=True,
+            )
 
     def records(self, since: dt.date | None = None) -> list[AuditRecord]:
         seen: dict[str, AuditRecord] = {}

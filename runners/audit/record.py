@@ -58,6 +58,11 @@ class AuditRecord:
     evidence: dict[str, str] = field(default_factory=dict)
     # HMAC of the facts a later apply relies on, with the plan-signing key (see ``seal``).
     seal: str | None = None
+    # The plan's change fingerprint (runners.change.fingerprint): hashes, never values.
+    fingerprint: dict[str, Any] | None = None
+    # Whether the plan is the one reviewed on the merge request(s) merged since the last
+    # apply: {"summary": "...", "identical_to": "!12" | None, "merge_requests": [...]}.
+    review: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.id:

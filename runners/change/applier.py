@@ -29,9 +29,17 @@ from typing import Any
 from runners import log
 from runners.audit.ledger import Ledger, open_ledger
 from runners.audit.record import AuditRecord, now, seal, summary_counts
-from runners.change import cleanroom, evidence
+from runners.change import cleanroom, evidence, reviewed
 from runners.change import manifest as manifest_mod
-from runners.change.contract import ApplyFacts, People, PlanFacts, Signing, check, check_plan
+from runners.change.contract import (
+    ApplyFacts,
+    People,
+    PlanFacts,
+    ReviewFacts,
+    Signing,
+    check,
+    check_plan,
+)
 from runners.change.locks import LockInfo, StackLock, lock_for
 from runners.ci import BuildContext
 from runners.config import BackendConfig, Config, Environment, Stack, state_identity
@@ -62,6 +70,7 @@ class ApplyRequest:
     build: BuildContext
     timeout_minutes: float | None = 120.0
     color: bool = True
+    accept_difference: bool = False  # the approver accepts a plan that is not the reviewed one
 
 
 def _copy(src: Path, dest: Path) -> str | None:
@@ -321,7 +330,30 @@ class Applier:
         ws.init(lockfile_readonly=True)
         examined = cleanroom.examine(ws, private / "src", saved, planfile, private, target)
         record.summary = summary_counts(examined.summary.to_dict())
-        self._refuse_if(check(dataclasses.replace(facts, terraform=examined.facts)))
+        record.fingerprint = examined.fingerprint.to_dict()
+        review = reviewed.review(
+            examined.fingerprint,
+            reviewed.gather(
+                self.repo,
+                self._ledger(),
+                target.stack.name,
+                env.name,
+                change.start,
+                head,
+                reviewed.mark_for(cfg),
+            ),
+        )
+        record.review = review.to_record()
+        accepted = request.accept_difference and not review.identical
+        if accepted:
+            record.evidence["review"] = "the approver accepted the difference (--accept-difference)"
+        log.step(f"{target.stack.name} ({env.name}): the plan is {review.summary()}")
+        facts = dataclasses.replace(
+            facts,
+            terraform=examined.facts,
+            review=ReviewFacts(review.identical, review.summary(), request.accept_difference),
+        )
+        self._refuse_if(check(facts))
         self._locked_apply(request, record, target, backend, ws, planfile)
 
     @staticmethod

@@ -11,8 +11,9 @@ file read-only, in a data directory of its own. With that Terraform:
   config (the values are compared, never printed: they may hold credentials);
 - the lineage and serial of the plan's prior state with the state there now;
 - the plan's Terraform version and lock file with these;
-- the protected resources it destroys or replaces, from ``show -json`` of the
-  very file that will be applied.
+- the protected resources it destroys or replaces, and its change fingerprint
+  (runners.change.fingerprint), from ``show -json`` of the very file that will
+  be applied.
 
 The apply then runs in that same folder, so the working copy's files (an
 ignored override, an untracked var file, an edited template) play no part.
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from runners.change import contract
+from runners.change.fingerprint import Fingerprint, of_plan
 from runners.config import BackendConfig
 from runners.fsutil import sha256_file
 from runners.gitrepo import GitRepo
@@ -44,6 +46,7 @@ from runners.terraform.workspace import Workspace
 class Examined:
     facts: contract.TerraformFacts
     summary: Summary
+    fingerprint: Fingerprint  # of the very file being applied, never the manifest's word
 
 
 def prepare(
@@ -200,7 +203,8 @@ def examine(
     shown = private / "plan.json"
     ws.show_json(planfile, shown)
     os.chmod(shown, 0o600)
-    summary = summarize(PlanView.load(shown), target.config.protection)
+    view = PlanView.load(shown)
+    summary = summarize(view, target.config.protection)
     code = (
         differences(saved.snapshot, installed_modules(ws, src))
         if saved.snapshot is not None
@@ -231,4 +235,4 @@ def examine(
         rendered_plan_json_sha256=sha256_file(shown),
         errored=saved.record.errored,
     )
-    return Examined(facts, summary)
+    return Examined(facts, summary, of_plan(view))

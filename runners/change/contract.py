@@ -54,6 +54,7 @@ class Rules:
     verify_build: bool = False
     require_mr_approvals: int = 0
     approval_reason: str | None = None  # why approval is required, for the refusal
+    require_reviewed_plan: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,15 @@ class ToolFacts:
 
 
 @dataclass(frozen=True)
+class ReviewFacts:
+    """This plan, recomputed from the file being applied, against the merge requests' reviewed plans."""
+
+    identical: bool
+    summary: str  # "identical to the plan reviewed on merge request !12", or what differs
+    accepted: bool = False  # the approver accepts the difference (--accept-difference)
+
+
+@dataclass(frozen=True)
 class ApplyFacts:
     stack: str
     env: str
@@ -157,6 +167,7 @@ class ApplyFacts:
     merge_requests: MergeRequests | None = None  # None: not required
     tools: ToolFacts | None = None  # None: not read yet
     terraform: TerraformFacts | None = None  # None: round two not run yet
+    review: ReviewFacts | None = None  # None: not compared yet
 
 
 def _norm(text: str) -> str:
@@ -378,6 +389,16 @@ def _tools(t: ToolFacts) -> list[str]:
     return reasons
 
 
+def _review(f: ApplyFacts, r: ReviewFacts) -> list[str]:
+    if not f.rules.require_reviewed_plan or r.identical or r.accepted:
+        return []
+    return [
+        f"{f.env} requires the plan reviewed on the merge request (require_reviewed_plan), and "
+        f"this plan is not it: {r.summary}; an approver who accepts the difference gives "
+        "--accept-difference"
+    ]
+
+
 def check_plan(stack: str, env: str, rules: Rules, plan: PlanFacts, signing: Signing) -> list[str]:
     """What is wrong with the plan folder itself: checked before any system of record is asked."""
     reasons = _signing(env, rules, signing)
@@ -403,4 +424,6 @@ def check(f: ApplyFacts) -> list[str]:
         reasons += _tools(f.tools)
     if f.terraform is not None:
         reasons += _terraform(f, f.terraform)
+    if f.review is not None:
+        reasons += _review(f, f.review)
     return list(dict.fromkeys(reasons))

@@ -90,6 +90,7 @@ def rules_of(env: Environment) -> contract.Rules:
         verify_build=env.verify_build,
         require_mr_approvals=env.require_mr_approvals,
         approval_reason=env.approval_reason,
+        require_reviewed_plan=env.require_reviewed_plan,
     )
 
 

@@ -7,8 +7,9 @@ sends its notification, whatever the result.
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import sys
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -17,15 +18,20 @@ from pathlib import Path
 from runners import ci, log
 from runners.audit.ledger import Ledger, open_ledger
 from runners.audit.record import AuditRecord, now, summary_counts
+from runners.change import combine, parallel
 from runners.change.affected_stacks import find_affected
+from runners.change.console import StackConsole
+from runners.change.fingerprint import Fingerprint
 from runners.change.plan_start import Started
 from runners.change.planner import PlanOutcome, drift_check, plan_stack
+from runners.change.reviewed import Review
 from runners.config import Config, Environment
-from runners.errors import ExitCode, RunnersError, UsageError
-from runners.fsutil import atomic_write_text, check_out_dir
+from runners.errors import ExitCode, RunnersError, UsageError, one_line
+from runners.fsutil import check_out_dir
 from runners.gitrepo import GitRepo
 from runners.notify.ledger_hook import notify_record
 from runners.stacks import Target, select, workspace
+from runners.terraform.engine import Interrupted, stopping
 
 
 def run(args: argparse.Namespace, started: Started) -> int:
@@ -57,7 +63,14 @@ def run(args: argparse.Namespace, started: Started) -> int:
         print("no drift")
         return ExitCode.OK
     repo = GitRepo(cfg.root)
-    outcome = planned(target, build, partial(plan_stack, target, ws, args.out, build, repo))
+    review_of = None
+    if not build.merge_request:  # the environment's own plan: is it the one reviewed?
+        review_of = _reviewer(target, repo)
+    outcome = planned(
+        target,
+        build,
+        partial(plan_stack, target, ws, args.out, build, repo, review_of=review_of),
+    )
     _print_outcome(
         target.stack.name,
         target.env.name,
@@ -84,65 +97,161 @@ def _affected(cfg: Config, args: argparse.Namespace, build: ci.BuildContext) -> 
         cfg = head_terraform(cfg, env)
     repo = GitRepo(cfg.root)
     found = [
-        a
+        a.stack
         for a in find_affected(cfg, repo, args.base, args.head)
         if env.name in cfg.stacks[a.stack].environments
     ]
-    if not found:
+    only = list(dict.fromkeys(args.only or ()))
+    for name in only:
+        if name not in found:
+            raise UsageError(
+                f"--only {name}: the change between {args.base} and {args.head} does not touch "
+                f"stack {name!r} in {env.name} (affected: {', '.join(found) or 'none'})"
+            )
+    stacks = only or found
+    if not stacks:
         log.step(f"no stack deployed to {env.name} is touched between {args.base} and {args.head}")
-    results: list[dict[str, object]] = []
-    failures = []
-    any_changes = False
-    for item in found:
-        target = select(cfg, item.stack, env.name)
-        out = args.out / item.stack
+    jobs = args.jobs or max(1, min(DEFAULT_JOBS, len(stacks)))
+    if len(stacks) > 1:
+        log.step(f"planning {len(stacks)} stacks, {min(jobs, len(stacks))} at a time")
+
+    def one(stack: str, console: StackConsole) -> None:
+        _plan_one(cfg, env, stack, args, build, repo, console)
+
+    interrupted = parallel.run_all(
+        stacks, jobs, one, args.out, log_name=LOG_NAME, stdout=sys.stdout, stderr=sys.stderr
+    )
+    combined = combine.combine(
+        [args.out / s for s in stacks],
+        args.out,
+        cfg.report_max_chars,
+        env.name,
+        args.base,
+        args.head,
+    )
+    if interrupted is not None:
+        raise Interrupted(f"interrupted by signal {interrupted}; the stacks not planned are named")
+    return _combined_exit(combined, args.out, args.detailed_exitcode)
+
+
+DEFAULT_JOBS = 4
+LOG_NAME = "plan.log"
+
+
+def _plan_one(
+    cfg: Config,
+    env: Environment,
+    stack: str,
+    args: argparse.Namespace,
+    build: ci.BuildContext,
+    repo: GitRepo,
+    console: StackConsole,
+) -> None:
+    """Plan one stack of a merge request; its outcome goes to its folder whatever happens."""
+    out = args.out / stack
+    with contextlib.suppress(FileNotFoundError):
+        (out / combine.OUTCOME).unlink()  # an earlier run's outcome says nothing of this one
+    common = {"stack": stack, "environment": env.name, "base": args.base, "head": args.head}
+    try:
+        if stopping() is not None:
+            raise Interrupted("not planned: the run was interrupted first")
+        target = select(cfg, stack, env.name)
         ws = workspace(target, args.timeout, not args.no_color)
-        try:
-            outcome = planned(target, build, partial(plan_stack, target, ws, out, build, repo))
-        except RunnersError as exc:
-            failures.append(f"{item.stack}: {exc}")
-            log.warn(f"{item.stack}: {exc}")
-            results.append({"stack": item.stack, "result": "failed", "error": str(exc)})
-            continue
-        any_changes |= outcome.has_changes
-        results.append(
-            {
-                "stack": item.stack,
-                "result": "planned",
-                "has_changes": outcome.has_changes,
-                "summary": outcome.summary.to_dict(),
-                "dir": item.stack,
-            }
-        )
-        _print_outcome(
-            item.stack,
-            env.name,
-            outcome.summary.plan_line(),
-            outcome.has_changes,
-            out,
-            len(outcome.summary.protected),
-        )
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(
-        args.out / "affected.json",
-        json.dumps(
-            {"environment": env.name, "base": args.base, "head": args.head, "stacks": results},
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n",
+        ws.tf.console_out, ws.tf.console_err = console.out_bytes, console.err_bytes  # type: ignore[assignment]
+        # A GitRepo of its own: GitPython's persistent git processes are not for two threads.
+        own = GitRepo(repo.path)
+        with log.routed(console.out_text, console.err_text):  # type: ignore[arg-type]
+            outcome = planned(target, build, partial(plan_stack, target, ws, out, build, own))
+    except RunnersError as exc:
+        console.err_text.write(one_line(f"error: {exc}") + "\n")
+        combine.write(out, {**common, "result": "failed", "error": one_line(str(exc))})
+        return
+    except Exception as exc:  # one stack's bug or AWS failure never stops the others
+        reason = _failure(exc)
+        console.err_text.write(f"error: {reason}\n{traceback.format_exc()}")
+        combine.write(out, {**common, "result": "failed", "error": reason})
+        return
+    combine.write(
+        out,
+        {
+            **common,
+            "result": "planned",
+            "has_changes": outcome.has_changes,
+            "summary": outcome.summary.to_dict(),
+        },
     )
-    atomic_write_text(
-        args.out / "report.md", _combined_report(args.out, results, cfg.report_max_chars)
+    protected = len(outcome.summary.protected)
+    console.out_text.write(
+        f"{stack} ({env.name}): {outcome.summary.plan_line()}"
+        + ("" if outcome.has_changes else " No changes.")
+        + (
+            f" {protected} protected: apply needs --confirm-destroy {protected}."
+            if protected
+            else ""
+        )
+        + "\n"
     )
+
+
+def _failure(exc: Exception) -> str:
+    """The one line the CLI would print for an exception that is not runners' own."""
+    if "botocore" in sys.modules:
+        from runners.aws.failures import as_runners_error
+
+        translated = as_runners_error(exc)
+        if translated is not None:
+            return str(translated)
+    return f"internal error: {type(exc).__name__}: {one_line(str(exc))}"
+
+
+def _combined_exit(combined: combine.Combined, out: Path, detailed: bool) -> int:
+    for o in combined.outcomes:
+        if o.result == "planned":
+            print(
+                f"{o.stack}: planned"
+                + ("" if o.has_changes else ", no changes")
+                + f"; report {o.folder / 'report.md'}"
+            )
+    print(f"report for the merge request: {out / 'report.md'}")
+    failures = combined.failures
     if failures:
-        print(f"{len(failures)} of {len(found)} stack plans failed:", file=sys.stderr)
-        for line in failures:
-            print(f"  {line}", file=sys.stderr)
+        print(f"{len(failures)} of {len(combined.outcomes)} stack plans failed:", file=sys.stderr)
+        for o in failures:
+            print(f"  {o.stack}: {o.error}", file=sys.stderr)
         return ExitCode.FAILED
-    if args.detailed_exitcode and any_changes:
+    if detailed and combined.any_changes:
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def combine_folders(args: argparse.Namespace, limit: int) -> int:
+    """``runners plan --combine DIR... --out DIR``: after Jenkins' parallel branches."""
+    if args.out is None:
+        raise UsageError("--combine needs --out DIR (where affected.json and report.md go)")
+    check_out_dir(args.out)
+    combined = combine.combine(args.combine, args.out, limit, args.env, args.base, None)
+    return _combined_exit(combined, args.out, args.detailed_exitcode)
+
+
+def _reviewer(target: Target, repo: GitRepo) -> Callable[[Fingerprint], Review | None]:
+    """Compares with the merge requests' reviewed plans; a comparison that fails is a warning."""
+    import os
+
+    from runners.change import manifest as manifest_mod
+    from runners.change import reviewed
+
+    def run(fingerprint: Fingerprint) -> Review | None:
+        try:
+            ledger = open_ledger(target.config, target.stack, target.env)
+            key = os.environ.get(manifest_mod.SIGNING_KEY_ENV) or None
+            return reviewed.for_target(target, repo, ledger, repo.head(), key)(fingerprint)
+        except RunnersError as exc:
+            log.warn(f"cannot compare the plan with the reviewed ones: {exc}")
+        except Exception as exc:  # an S3 failure reading the ledger: the plan goes on
+            log.warn(f"cannot compare the plan with the reviewed ones: {type(exc).__name__}")
+        return None
+
+    return run
 
 
 def _record(target: Target, build: ci.BuildContext, kind: str) -> AuditRecord:
@@ -200,6 +309,10 @@ def planned(
     record.branch = outcome.manifest["git"]["branch"]
     record.plan_sha256 = outcome.manifest["tfplan_sha256"]
     record.summary = summary_counts(outcome.summary.to_dict())
+    if outcome.fingerprint is not None:
+        record.fingerprint = outcome.fingerprint.to_dict()
+    if outcome.review is not None:
+        record.review = outcome.review.to_record()
     record.finish("planned" if outcome.has_changes else "no-changes")
     record.notifications_failed = notify_record(
         target.env.notify, "plan_ready", record, report_excerpt=outcome.report
@@ -219,28 +332,6 @@ def _env_for(cfg: Config, name: str | None, target_branch: str | None) -> Enviro
             f"{cfg.path}: no environment has branch {target_branch!r} (the merge request target)"
         )
     raise UsageError("give --env, or --target / $CHANGE_TARGET so the environment can be found")
-
-
-def _combined_report(out: Path, results: list[dict[str, object]], limit: int) -> str:
-    """One comment for the whole merge request: each stack's report, cut to fit."""
-    if not results:
-        return "### Terraform plan\n\nNo stack is affected by this change.\n"
-    parts = []
-    for r in results:
-        if r["result"] == "failed":
-            parts.append(
-                f"### Terraform plan: `{r['stack']}`\n\n**Planning failed:** {r['error']}\n"
-            )
-        else:
-            parts.append((out / str(r["stack"]) / "report.md").read_text(encoding="utf-8"))
-    text = "\n".join(parts)
-    if len(text) <= limit:
-        return text
-    note = (
-        "\n\n> **This comment is cut to fit:** each stack's full report is in its "
-        "folder's `report.md`, the full plan in its `plan.txt`.\n"
-    )
-    return text[: limit - len(note)] + note
 
 
 def _print_outcome(

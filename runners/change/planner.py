@@ -14,8 +14,8 @@ import datetime as dt
 import json
 import os
 import shutil
-import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,9 @@ from typing import Any
 
 from runners import __version__, log
 from runners.change import manifest as manifest_mod
+from runners.change.fingerprint import Fingerprint, of_plan
+from runners.change.next_steps import next_steps
+from runners.change.reviewed import Review
 from runners.ci import BuildContext
 from runners.fsutil import atomic_write_text, replace_into, sha256_file
 from runners.gitrepo import GitRepo
@@ -47,6 +50,8 @@ class PlanOutcome:
     has_changes: bool
     manifest: dict[str, Any]
     report: str
+    fingerprint: Fingerprint | None = None
+    review: Review | None = None
 
 
 def _now() -> str:
@@ -108,11 +113,13 @@ def plan_stack(
     repo: GitRepo,
     dr: tuple[str, Path] | None = None,
     drill: bool = False,
+    review_of: Callable[[Fingerprint], Review | None] | None = None,
 ) -> PlanOutcome:
     """Plan into ``out_dir``. ``dr``: (region, variables file) of a disaster-recovery plan.
 
     ``drill``: the plan is a ``dr drill``'s, into the drill's own state (the
-    apply then expects that backend, not the rebuild's).
+    apply then expects that backend, not the rebuild's). ``review_of``:
+    compares the plan with the reviewed ones (an environment's own plan).
     """
     stack, env, cfg = target.stack, target.env, target.config
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -142,6 +149,10 @@ def plan_stack(
         plan = PlanView.load(staging / "plan.json")
         summary = summarize(plan, cfg.protection)
         scrub_plan_text(plan, staging / "plan.txt")
+        fingerprint = of_plan(plan)
+        review = review_of(fingerprint) if review_of is not None else None
+        if review is not None:
+            log.step(f"{stack.name} ({env.name}): {review.summary()}")
         git = git_future.result()
         if git["dirty"]:
             log.warn(
@@ -185,6 +196,8 @@ def plan_stack(
                 "triggered_by": build.triggered_by,
             },
             "summary": summary.to_dict(),
+            "fingerprint": fingerprint.to_dict(),
+            "review": review.to_record() if review is not None else None,
         }
         key = os.environ.get(manifest_mod.SIGNING_KEY_ENV)
         if key:
@@ -199,6 +212,19 @@ def plan_stack(
                 commit=git["commit"],
                 merge_request=build.merge_request,
                 tfplan_sha256=tfplan_sha,
+                build_url=build.build_url,
+                plan_text_url=artifact_url(build.build_url, out_dir / "plan.txt"),
+                review=review.markdown() if review is not None else None,
+                next_steps=next_steps(
+                    cfg,
+                    env,
+                    stack.name,
+                    merge_request=build.merge_request,
+                    protected=len(summary.protected),
+                    reviewed=review.identical if review is not None else None,
+                )
+                if has_changes and not dr
+                else (),
             ),
             cfg.protection,
             cfg.report_max_chars,
@@ -207,15 +233,31 @@ def plan_stack(
         _publish(staging, out_dir, manifest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return PlanOutcome(target, out_dir, summary, has_changes, manifest, report)
+    return PlanOutcome(target, out_dir, summary, has_changes, manifest, report, fingerprint, review)
+
+
+def artifact_url(build_url: str | None, path: Path) -> str | None:
+    """Where Jenkins serves a file the build archives: ``$BUILD_URL/artifact/<path in workspace>``.
+
+    None outside a Jenkins workspace: the file is only in the plan folder.
+    """
+    workspace = os.environ.get("WORKSPACE")
+    if not build_url or not workspace:
+        return None
+    try:
+        rel = path.resolve().relative_to(Path(workspace).resolve()).as_posix()
+    except ValueError:
+        return None
+    return f"{build_url.rstrip('/')}/artifact/{rel}"
 
 
 def scrub_plan_text(plan: PlanView, text_file: Path) -> None:
     """Scrub Terraform's own plan text and print it to the log in place of the raw diff."""
     text = Scrubber.for_plan(plan).scrub(text_file.read_text(encoding="utf-8"))
     text_file.write_text(text, encoding="utf-8")
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    stream = log.out()
+    stream.write(text)
+    stream.flush()
 
 
 def _publish(staging: Path, out_dir: Path, manifest: dict[str, Any]) -> None:

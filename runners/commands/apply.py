@@ -49,6 +49,12 @@ class ApplyCommand(Command):
             help="the number of protected resources the plan destroys or replaces",
         )
         parser.add_argument(
+            "--accept-difference",
+            action="store_true",
+            help="the approver accepts a plan that is not the one reviewed on the merge request "
+            "(needed where require_reviewed_plan is set and the plans differ)",
+        )
+        parser.add_argument(
             "--timeout",
             type=minutes,
             default=120.0,
@@ -68,6 +74,7 @@ class ApplyCommand(Command):
             build=ci.from_args(args),
             timeout_minutes=args.timeout,
             color=not args.no_color,
+            accept_difference=args.accept_difference,
         )
         applier = Applier(target, GitRepo(cfg.root), on_event=notify_record)
         record = applier.run(request)

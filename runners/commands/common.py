@@ -56,3 +56,19 @@ def count(text: str) -> int:
     if not 0 <= value <= MAX_COUNT:
         raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
     return value
+
+
+MAX_JOBS = 64
+
+
+def jobs(text: str) -> int:
+    """``--jobs N``: how many at once, a whole number from 1 to 64."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of stacks at once, 1 to {MAX_JOBS}, got {text!r}"
+        )
+    return value

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from runners import ci
 from runners.commands import Command
-from runners.commands.common import minutes
+from runners.commands.common import jobs, minutes
 
 
 class PlanCommand(Command):
@@ -38,11 +38,34 @@ class PlanCommand(Command):
             action="store_true",
             help="plan without keeping the plan; exit 2 when the environment no longer matches the code",
         )
+        mode.add_argument(
+            "--combine",
+            nargs="+",
+            type=Path,
+            metavar="DIR",
+            help="write --out's affected.json and report.md from stacks' plan folders (each "
+            "planned by `--affected --only STACK`, e.g. in Jenkins parallel branches); exit 1 "
+            "naming each stack that failed",
+        )
         parser.add_argument(
             "--base", metavar="REF", help="with --affected: the merge request's target ref"
         )
         parser.add_argument(
             "--head", metavar="REF", default="HEAD", help="with --affected: its head (default HEAD)"
+        )
+        parser.add_argument(
+            "--jobs",
+            type=jobs,
+            metavar="N",
+            help="with --affected: plan N stacks at once (default: 4, or fewer when fewer are "
+            "affected)",
+        )
+        parser.add_argument(
+            "--only",
+            action="append",
+            metavar="STACK",
+            help="with --affected: plan only this affected stack (repeatable); its folder "
+            "is then combined with the others' by --combine",
         )
         parser.add_argument(
             "--timeout",
@@ -56,6 +79,12 @@ class PlanCommand(Command):
 
     def run(self, args: argparse.Namespace) -> int:
         _refuse_mixed_modes(args)
+        if args.combine:
+            from runners.change import plan_jobs
+            from runners.commands.common import optional_config
+
+            cfg = optional_config(args)
+            return plan_jobs.combine_folders(args, cfg.report_max_chars if cfg else 60_000)
         from runners.change import plan_start
 
         # Terraform init starts before the plan machinery is even imported.
@@ -73,5 +102,10 @@ def _refuse_mixed_modes(args: argparse.Namespace) -> None:
         raise UsageError(
             "--affected plans every stack the change touches and takes no --stack; drop one of them"
         )
-    if args.base and not args.affected:
+    if args.base and not (args.affected or args.combine):
         raise UsageError("--base goes with --affected (the stacks a change touches)")
+    if (args.jobs or args.only) and not args.affected:
+        flag = "--jobs" if args.jobs else "--only"
+        raise UsageError(f"{flag} goes with --affected (the stacks a change touches)")
+    if args.combine and args.stack:
+        raise UsageError("--combine reads the stacks from the folders it is given; drop --stack")

@@ -18,7 +18,7 @@ from runners.terraform.redact import SENSITIVE, is_sensitive
 
 UNKNOWN = "(known after apply)"
 _MAX_VALUE = 160
-_ABSENT = object()
+ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class AttrChange:
     forces_replacement: bool = False
 
 
-def _fmt_path(path: tuple[Any, ...]) -> str:
+def fmt_path(path: tuple[Any, ...]) -> str:
     out = ""
     for step in path:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
@@ -37,7 +37,7 @@ def _fmt_path(path: tuple[Any, ...]) -> str:
 
 
 def _render(value: Any) -> str:
-    if value is _ABSENT:
+    if value is ABSENT:
         return "null"
     if isinstance(value, str) and value.isprintable() and '"' not in value and "\\" not in value:
         text = f'"{value}"'  # what json.dumps gives for plain text, without its cost per leaf
@@ -46,24 +46,28 @@ def _render(value: Any) -> str:
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
-def _walk(
+def walk(
     before: Any, after: Any, unknown: Any, path: tuple[Any, ...]
 ) -> Iterator[tuple[tuple[Any, ...], Any, Any, bool]]:
     """Yield (path, before, after, after_is_unknown) for every differing leaf."""
     if unknown is True:
-        yield path, before, _ABSENT, True
+        yield path, before, ABSENT, True
         return
     if isinstance(before, dict) and isinstance(after, dict):
         unk = unknown if isinstance(unknown, dict) else {}
-        for key in sorted(set(before) | set(after)):
-            yield from _walk(
-                before.get(key, _ABSENT), after.get(key, _ABSENT), unk.get(key), (*path, key)
+        # A key known only after apply is in after_unknown alone: it is a change too.
+        for key in sorted(set(before) | set(after) | set(unk)):
+            yield from walk(
+                before.get(key, ABSENT), after.get(key, ABSENT), unk.get(key), (*path, key)
             )
         return
-    if isinstance(after, dict) and before in (None, _ABSENT):
+    if isinstance(after, dict) and before in (None, ABSENT):
         unk = unknown if isinstance(unknown, dict) else {}
+        if all(v is None for v in after.values()) and not unk:  # an empty object: a change too
+            yield path, before, after, False
+            return
         for key in sorted(set(after) | set(unk)):
-            yield from _walk(_ABSENT, after.get(key, _ABSENT), unk.get(key), (*path, key))
+            yield from walk(ABSENT, after.get(key, ABSENT), unk.get(key), (*path, key))
         return
     if (
         isinstance(before, list)
@@ -73,9 +77,9 @@ def _walk(
     ):
         unk_list = unknown if isinstance(unknown, list) else []
         for i, (b, a) in enumerate(zip(before, after, strict=True)):
-            yield from _walk(b, a, unk_list[i] if i < len(unk_list) else None, (*path, i))
+            yield from walk(b, a, unk_list[i] if i < len(unk_list) else None, (*path, i))
         return
-    if before != after and not (before in (None, _ABSENT) and after in (None, _ABSENT)):
+    if before != after and not (before in (None, ABSENT) and after in (None, ABSENT)):
         yield path, before, after, False
 
 
@@ -88,21 +92,21 @@ def attribute_changes(rc: ResourceChange, limit: int = 40) -> tuple[list[AttrCha
     before_mask, after_mask = rc.before_sensitive, rc.after_sensitive
     out: list[AttrChange] = []
     hidden = 0
-    for path, b, a, unknown in _walk(before, rc.after, rc.after_unknown, ()):
+    for path, b, a, unknown in walk(before, rc.after, rc.after_unknown, ()):
         if len(out) >= limit:
             hidden += 1
             continue
-        b_text = None if b is _ABSENT or b is None else _render(b)
+        b_text = None if b is ABSENT or b is None else _render(b)
         if b_text is not None and before_mask and is_sensitive(before_mask, path):
             b_text = SENSITIVE
         if unknown:
             a_text: str | None = UNKNOWN
-        elif a is _ABSENT or a is None:
+        elif a is ABSENT or a is None:
             a_text = None
         else:
             a_text = SENSITIVE if after_mask and is_sensitive(after_mask, path) else _render(a)
         if b_text == a_text == SENSITIVE:
             a_text = f"{SENSITIVE} (changed)"
         forces = bool(replace) and any(path[: len(p)] == p for p in replace)
-        out.append(AttrChange(_fmt_path(path), b_text, a_text, forces))
+        out.append(AttrChange(fmt_path(path), b_text, a_text, forces))
     return out, hidden

@@ -301,6 +301,54 @@ class _SignalState:
     signum: int | None = None
 
 
+class _Running:
+    """Terraform processes started from other threads (plans of several stacks at once).
+
+    Only the main thread receives signals. While ``all_interruptible`` is in
+    effect, a SIGINT or SIGTERM reaches every Terraform running from any
+    thread, once, as SIGINT; a worker then reports its step as interrupted, and
+    no new step starts.
+    """
+
+    lock = threading.Lock()
+    procs: dict[subprocess.Popen[bytes], _SignalState] = {}
+    signum: int | None = None
+
+
+def stopping() -> int | None:
+    """The signal that is stopping a run of several Terraform at once, if one came."""
+    with _Running.lock:
+        return _Running.signum
+
+
+@contextlib.contextmanager
+def all_interruptible() -> Iterator[_SignalState]:
+    """In the main thread: signals go to every Terraform the worker threads run."""
+    state = _SignalState()
+    if threading.current_thread() is not threading.main_thread():
+        yield state  # signals reach only the main thread: nothing to catch here
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        with _Running.lock:
+            first = _Running.signum is None
+            _Running.signum = state.signum = signum
+            running = list(_Running.procs.items())
+        if first:
+            for proc, proc_state in running:
+                proc_state.signum = signum
+                _interrupt(proc)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield state
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        with _Running.lock:
+            _Running.signum = None
+
+
 @contextlib.contextmanager
 def _forward_signals(proc: subprocess.Popen[bytes]) -> Iterator[_SignalState]:
     """Pass SIGINT/SIGTERM on to Terraform as SIGINT and wait for it to finish.
@@ -311,7 +359,16 @@ def _forward_signals(proc: subprocess.Popen[bytes]) -> Iterator[_SignalState]:
     """
     state = _SignalState()
     if threading.current_thread() is not threading.main_thread():
-        yield state
+        with _Running.lock:
+            _Running.procs[proc] = state
+            if _Running.signum is not None:  # the run is stopping: this step stops too
+                state.signum = _Running.signum
+                _interrupt(proc)
+        try:
+            yield state
+        finally:
+            with _Running.lock:
+                _Running.procs.pop(proc, None)
         return
 
     def handler(signum: int, _frame: FrameType | None) -> None:

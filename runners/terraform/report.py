@@ -18,6 +18,7 @@ from runners.terraform.attrdiff import AttrChange, attribute_changes
 from runners.terraform.planview import OutputChange, PlanView, ResourceChange
 from runners.terraform.protection import Protection
 from runners.terraform.redact import SENSITIVE
+from runners.terraform.render import Line, Side, key_text, output_lines, resource_lines
 from runners.terraform.secrets import Scrubber
 from runners.terraform.summary import Summary, is_protected
 
@@ -41,6 +42,9 @@ _VERBS = {
 }
 
 
+MAX_LINES = 80  # of one resource's attributes in the Markdown report
+
+
 @dataclass
 class ReportContext:
     stack: str | None = None
@@ -49,6 +53,10 @@ class ReportContext:
     merge_request: str | None = None
     tfplan_sha256: str | None = None
     full_text_name: str = "plan.txt"
+    build_url: str | None = None
+    plan_text_url: str | None = None  # the plan.txt artifact, when the build archives it
+    review: str | None = None  # whether this is the plan reviewed on the merge request
+    next_steps: tuple[str, ...] = ()  # what happens next, one sentence each
 
 
 @dataclass(slots=True)
@@ -62,11 +70,26 @@ class Entry:
     reason: str | None = None
     protected: bool = False
     rc: ResourceChange | None = None
+    lines: list[Line] = field(default_factory=list)
+    more: int = 0  # lines left out of ``lines``
 
     def with_details(self) -> Entry:
         """Work out the changed attributes: only for entries that will be shown."""
         if self.rc is not None and not self.attrs:
             self.attrs, self.hidden = attribute_changes(self.rc)
+        return self
+
+    def with_lines(self, limit: int = MAX_LINES) -> Entry:
+        """The attributes as Terraform shows them, nested: only for entries that will be shown."""
+        rc = self.rc
+        if rc is not None and not self.lines:
+            lines = resource_lines(
+                rc.action,
+                Side(rc.before, rc.before_sensitive),
+                Side(rc.after, rc.after_sensitive, rc.after_unknown),
+                rc.replace_paths,
+            )
+            self.lines, self.more = lines[:limit], max(0, len(lines) - limit)
         return self
 
 
@@ -75,6 +98,7 @@ class OutputEntry:
     name: str
     verb: str
     value: str | None
+    lines: list[Line] = field(default_factory=list)
 
 
 def _reason(rc: ResourceChange) -> str | None:
@@ -116,12 +140,21 @@ def entries(plan: PlanView, protection: Protection) -> Iterator[Entry]:
 
 
 def output_entries(plan: PlanView) -> list[OutputEntry]:
+    changed = [oc for oc in plan.output_changes if oc.action != "no-op"]
+    pad = max((len(key_text(oc.name)) for oc in changed), default=0)
     out = []
-    for oc in plan.output_changes:
-        if oc.action == "no-op":
-            continue
+    for oc in changed:
+        lines = output_lines(
+            oc.name,
+            oc.action,
+            Side(oc.before, oc.before_sensitive),
+            Side(oc.after, oc.after_sensitive, oc.after_unknown),
+            pad,
+        )
         out.append(
-            OutputEntry(oc.name, _VERBS.get(oc.action, ("", oc.action))[1], _output_value(oc))
+            OutputEntry(
+                oc.name, _VERBS.get(oc.action, ("", oc.action))[1], _output_value(oc), lines
+            )
         )
     return out
 
@@ -202,7 +235,7 @@ def _render_markdown(
         blocks_total += 1
         if budget <= 0:
             continue
-        block = sc.scrub(str(m.resource_block(entry.with_details())))
+        block = sc.scrub(str(m.resource_block(entry.with_lines())))
         if len(block) > budget:
             budget = 0
             continue

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runners.config import BackendConfig
-from runners.terraform import plantext
+from runners.terraform import plantext, plugincache
 from runners.terraform.engine import Gate, Result, Terraform, build_args
 
 LOCK_FILE = ".terraform.lock.hcl"
@@ -61,18 +61,24 @@ class Workspace:
             done = ahead.result()  # never two inits at once in one data dir
             if not lockfile_readonly:
                 return done
-        return self._run(
-            build_args(
-                ["init"],
-                {
-                    "input": "false",
-                    "reconfigure": True,
-                    "no_color": not self.color,
-                    "lockfile": "readonly" if lockfile_readonly else None,
-                    "backend_config": dict(self.backend) if self.backend else None,
-                },
-            )
+        args = build_args(
+            ["init"],
+            {
+                "input": "false",
+                "reconfigure": True,
+                "no_color": not self.color,
+                "lockfile": "readonly" if lockfile_readonly else None,
+                "backend_config": dict(self.backend) if self.backend else None,
+            },
         )
+        # Terraform's plugin cache is not safe for concurrent installs (plugincache).
+        with plugincache.held(self.plugin_cache, self.dir, self.lock_file):
+            return self._run(args)
+
+    @property
+    def plugin_cache(self) -> Path | None:
+        cache = self.tf.env.get("TF_PLUGIN_CACHE_DIR")
+        return Path(cache) if cache else None
 
     def plan(self, planfile: Path, text_dest: Path) -> bool:
         """Plan into ``planfile``; True when there are changes (exit code 2).

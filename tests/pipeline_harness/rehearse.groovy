@@ -576,6 +576,9 @@ class Steps {
                                                'pwd'] as Set
 
     Object call(String name, Object[] args) {
+        if (name == 'parallel') {
+            return parallelStep(args)
+        }
         if (!PARAMS.containsKey(name)) {
             throw build.harness("unknown step '${name}': the harness does not emulate it " +
                 '(add it to tests/pipeline_harness/rehearse.groovy with a test)')
@@ -656,6 +659,27 @@ class Steps {
     }
 
     Object scriptStep(Map a, Closure body) { body.call() }
+
+    /** `parallel(branches)` or `parallel(a: { }, b: { }, failFast: true)`: a map of closures. */
+    Object parallelStep(Object[] args) {
+        if (args.length != 1 || !(args[0] instanceof Map)) {
+            throw build.harness('parallel: give a map of branch names to closures')
+        }
+        Map<String, Closure> branches = [:]
+        boolean failFast = false
+        (args[0] as Map).each { k, v ->
+            if (k == 'failFast') {
+                failFast = v as boolean
+            } else if (v instanceof Closure) {
+                branches[k.toString()] = v as Closure
+            } else {
+                throw build.harness("parallel: branch '${k}' is not a closure")
+            }
+        }
+        build.checkInterrupted()
+        build.log('[Pipeline] parallel')
+        return build.runParallel(branches, failFast)
+    }
 
     Object nodeStep(Map a, Closure body) { build.onNode(a.label?.toString(), body) }
 
@@ -850,6 +874,29 @@ class Steps {
     Object isUnixStep(Map a) { true }
 }
 
+/**
+ * Where one thread of the build is: its node and folder, the blocks around it (variables,
+ * stages, timeouts, locks). A `parallel` branch starts with a copy of its parent's and runs
+ * on a thread of its own, as Jenkins runs branches at once.
+ */
+class Frame {
+    File ws
+    File cwd
+    String nodeName
+    String branch   // the parallel branch, whose name prefixes its log lines
+    List<Map<String, String>> overlays = []
+    List<Map> stageStack = []
+    List<Map> timeouts = []
+    Set<String> locksHeld = [] as Set
+    Map group   // the parallel step this branch belongs to: [failed: name] once one failed with failFast
+
+    Frame copy() {
+        return new Frame(ws: ws, cwd: cwd, nodeName: nodeName, branch: branch, overlays: new ArrayList(overlays),
+            stageStack: new ArrayList(stageStack), timeouts: new ArrayList(timeouts),
+            locksHeld: new HashSet(locksHeld), group: group)
+    }
+}
+
 /** One build of one job. */
 class Rehearsal {
     static final List<String> RESULTS = ['SUCCESS', 'UNSTABLE', 'FAILURE', 'NOT_BUILT', 'ABORTED']
@@ -868,19 +915,53 @@ class Rehearsal {
     String result
     String description
     String displayName
-    Map<String, String> globalEnv = [:]
-    List<Map<String, String>> overlays = []
-    List<String> masks = []
-    List<Map> stageStack = []
-    List<Map> timeouts = []
-    Set<String> locksHeld = [] as Set
+    Map<String, String> globalEnv = Collections.synchronizedMap(new LinkedHashMap<String, String>())
+    List<String> masks = new java.util.concurrent.CopyOnWriteArrayList<String>()
     List<Map> answers
-    File ws
-    File cwd
-    String nodeName
     int seq, nodeCount, shCount, milestoneOrdinal
     Integer lastMilestone
-    List<String> colorOn = []
+    final ThreadLocal<Frame> frames = new ThreadLocal<Frame>()
+    static final Map<String, java.util.concurrent.locks.ReentrantLock> RESOURCES =
+        new java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.locks.ReentrantLock>()
+
+    /** This thread's frame: the build's own, or its parallel branch's. */
+    Frame frame() {
+        Frame f = frames.get()
+        if (f == null) {
+            f = new Frame()
+            frames.set(f)
+        }
+        return f
+    }
+
+    File getWs() { frame().ws }
+
+    void setWs(File f) { frame().ws = f }
+
+    File getCwd() { frame().cwd }
+
+    void setCwd(File f) { frame().cwd = f }
+
+    String getNodeName() { frame().nodeName }
+
+    void setNodeName(String n) { frame().nodeName = n }
+
+    List<Map<String, String>> getOverlays() { frame().overlays }
+
+    List<Map> getStageStack() { frame().stageStack }
+
+    List<Map> getTimeouts() { frame().timeouts }
+
+    Set<String> getLocksHeld() { frame().locksHeld }
+
+    synchronized int next(String counter) {
+        switch (counter) {
+            case 'seq': return ++seq
+            case 'node': return ++nodeCount
+            case 'sh': return ++shCount
+        }
+        throw new IllegalArgumentException(counter)
+    }
 
     Rehearsal(Map spec) {
         this.spec = spec
@@ -898,7 +979,7 @@ class Rehearsal {
     // -- results and the record --------------------------------------------------------------
     static int rank(String result) { RESULTS.indexOf(result) }
 
-    void worsen(String r) {
+    synchronized void worsen(String r) {
         if (rank(r) < 0) {
             throw harness("no such result '${r}'")
         }
@@ -924,7 +1005,8 @@ class Rehearsal {
     synchronized void log(String line) {
         String shown = line ?: ''
         masks.each { String secret -> shown = shown.replace(secret, '****') }
-        out.println(shown)
+        String branch = frame().branch
+        out.println(branch ? shown.readLines().collect { "[${branch}] ${it}" }.join('\n') : shown)
     }
 
     /** The innermost line of the Jenkinsfile on the stack, as `file:line`. */
@@ -942,7 +1024,14 @@ class Rehearsal {
     // -- environment -------------------------------------------------------------------------
     /** What the Jenkinsfile sees: Jenkins' variables, parameters, env.X, and the blocks around it. */
     Map<String, String> visibleEnv() {
-        Map<String, String> m = new LinkedHashMap(globalEnv)
+        Map<String, String> m
+        synchronized (globalEnv) {
+            m = new LinkedHashMap(globalEnv)
+        }
+        List<Map> stages = stageStack
+        if (stages) {
+            m.STAGE_NAME = stages[-1].name
+        }
         overlays.each { m.putAll(it) }
         return m
     }
@@ -1007,8 +1096,9 @@ class Rehearsal {
         if (label != null && !(label in spec.agents)) {
             throw harness("no agent has the label '${label}' (agents: ${spec.agents}): Jenkins would wait forever")
         }
-        String name = "${label ?: spec.agents[0]}-${++nodeCount}"
-        File dir = new File(spec.dirs.workspaces as String, "${spec.job.replace('/', '_')}_${spec.number}_${nodeCount}")
+        int number = next('node')
+        String name = "${label ?: spec.agents[0]}-${number}"
+        File dir = new File(spec.dirs.workspaces as String, "${spec.job.replace('/', '_')}_${spec.number}_${number}")
         dir.deleteDir()   // a fresh workspace for every node block
         new File(dir.path + '@tmp').deleteDir()
         dir.mkdirs()
@@ -1124,7 +1214,7 @@ class Rehearsal {
 
     /** `sh`: the script in a file beside the workspace, run by bash -e in the current folder. */
     Map shell(String script, boolean captureStdout) {
-        File tmp = new File(ws.path + '@tmp', "durable-${++shCount}")
+        File tmp = new File(ws.path + '@tmp', "durable-${next('sh')}")
         tmp.mkdirs()
         File file = new File(tmp, 'script.sh')
         file.setText(script, 'UTF-8')
@@ -1138,9 +1228,16 @@ class Rehearsal {
         Process p = pb.start()
         p.outputStream.close()
         StringBuilder stdout = new StringBuilder()
-        List<Thread> pumps = [Thread.start { p.inputStream.eachLine('UTF-8') { captureStdout ? stdout.append(it).append('\n') : log(it) } }]
+        Frame mine = frame()   // the pumps log as this branch
+        List<Thread> pumps = [Thread.start {
+            frames.set(mine)
+            p.inputStream.eachLine('UTF-8') { captureStdout ? stdout.append(it).append('\n') : log(it) }
+        }]
         if (captureStdout) {
-            pumps << Thread.start { p.errorStream.eachLine('UTF-8') { log(it) } }
+            pumps << Thread.start {
+                frames.set(mine)
+                p.errorStream.eachLine('UTF-8') { log(it) }
+            }
         }
         try {
             waitUntil(Long.MAX_VALUE) { !p.alive }
@@ -1174,8 +1271,20 @@ class Rehearsal {
 
     File cancelMarker(int number) { new File(spec.dirs.job as String, "cancel-${number}") }
 
+    /** Tells build `number` why it is cancelled: whole, never an empty marker its next check reads. */
+    void cancel(int number, String why) {
+        File marker = cancelMarker(number)
+        File tmp = new File(marker.path + ".${spec.number}.tmp")
+        tmp.setText(why, 'UTF-8')
+        java.nio.file.Files.move(tmp.toPath(), marker.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE)
+    }
+
     /** Aborts this build when another has superseded it (milestone) since the last check. */
     void checkInterrupted() {
+        Map group = frame().group
+        if (group?.failed) {
+            throw new FlowInterruptedException('ABORTED', "Failed in branch ${group.failed}")
+        }
         File marker = cancelMarker(spec.number as int)
         if (marker.exists()) {
             String why = marker.text
@@ -1264,14 +1373,35 @@ class Rehearsal {
         File dir = new File(spec.dirs.locks as String)
         dir.mkdirs()
         File file = new File(dir, URLEncoder.encode(resource, 'UTF-8') + '.lock')
-        FileChannel channel = FileChannel.open(file.toPath(), StandardOpenOption.CREATE, StandardOpenOption.WRITE)
         log("Trying to acquire lock on [Resource: ${resource}]")
-        FileLock held = channel.tryLock()
+        // Branches of this build contend here; other builds (other processes) on the file.
+        java.util.concurrent.locks.ReentrantLock local = RESOURCES.computeIfAbsent(resource) {
+            new java.util.concurrent.locks.ReentrantLock()
+        }
+        if (!local.tryLock()) {
+            if (skipIfLocked) {
+                log("[Resource: ${resource}] is locked, skipping execution...")
+                return null
+            }
+            log("[Resource: ${resource}] is locked, waiting...")
+            emit('lock_waiting', [resource: resource])
+            waitUntil(Long.MAX_VALUE) { local.tryLock() }
+        }
+        FileChannel channel
+        FileLock held
+        try {
+            channel = FileChannel.open(file.toPath(), StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+            held = channel.tryLock()
+        } catch (Throwable e) {
+            local.unlock()
+            throw e
+        }
         try {
             if (held == null) {
                 if (skipIfLocked) {
                     log("[Resource: ${resource}] is locked, skipping execution...")
                     channel.close()
+                    local.unlock()
                     return null
                 }
                 log("[Resource: ${resource}] is locked, waiting...")
@@ -1280,6 +1410,7 @@ class Rehearsal {
             }
         } catch (Throwable e) {
             channel.close()
+            local.unlock()
             throw e
         }
         log("Lock acquired on [Resource: ${resource}]")
@@ -1291,6 +1422,7 @@ class Rehearsal {
             locksHeld.remove(resource)
             held.release()
             channel.close()
+            local.unlock()
             log("Lock released on resource [Resource: ${resource}]")
             emit('lock_released', [resource: resource])
         }
@@ -1328,7 +1460,7 @@ class Rehearsal {
             }
             m[me.toString()] = o
             m.findAll { k, v -> (k as int) < me && (v == null || (v as int) <= o) }.each { k, v ->
-                cancelMarker(k as int).text = "Superseded by #${me}"
+                cancel(k as int, "Superseded by #${me}")
             }
             return null
         }
@@ -1349,10 +1481,13 @@ class Rehearsal {
         log("${a.ok ?: 'Proceed'} or Abort")
         emit('input_waiting', [message: message, submitter: submitters])
         while (true) {
-            if (answers.isEmpty()) {
-                throw harness("input '${message}' reached with no scripted answer left")
+            Map answer
+            synchronized (answers) {
+                if (answers.isEmpty()) {
+                    throw harness("input '${message}' reached with no scripted answer left")
+                }
+                answer = answers.remove(0)
             }
-            Map answer = answers.remove(0)
             if (answer.message && !(message =~ answer.message)) {
                 throw harness("input '${message}' does not match the scripted answer's /${answer.message}/")
             }
@@ -1512,18 +1647,17 @@ class Rehearsal {
     static String resultOf(Throwable e) { e instanceof FlowInterruptedException ? e.result : 'FAILURE' }
 
     private Map enterStage(String name) {
-        Map s = [seq: ++seq, name: name, status: 'SUCCESS', agent: ws != null, credentials: boundIds() as Set,
+        Map s = [seq: next('seq'), name: name, status: 'SUCCESS', agent: ws != null,
+                 credentials: Collections.synchronizedSet(new HashSet(boundIds())),
                  started: System.currentTimeMillis()]
         log('[Pipeline] stage')
         log("[Pipeline] { (${name})")
         stageStack << s
-        globalEnv.STAGE_NAME = name
         return s
     }
 
     private void leaveStage(Map s, String skipped = null) {
         stageStack.remove(s)
-        globalEnv.STAGE_NAME = stageStack ? stageStack[-1].name : null
         log('[Pipeline] }')
         log('[Pipeline] // stage')
         emit('stage', [name: s.name, path: stageStack*.name + [s.name], seq: s.seq, status: skipped ? 'SKIPPED' : s.status,
@@ -1605,6 +1739,56 @@ class Rehearsal {
         }
     }
 
+    /**
+     * `parallel`: every branch at once, each on a thread of its own with a copy of this
+     * thread's frame, shown as a stage of its own. A failing branch lets the others finish
+     * (with failFast, they are aborted at their next step); then the step fails with the
+     * first failure, in the order the branches were given.
+     */
+    Object runParallel(Map<String, Closure> branches, boolean failFast) {
+        Frame parent = frame()
+        Map group = Collections.synchronizedMap([failed: null])
+        Map<String, Throwable> errors = Collections.synchronizedMap(new LinkedHashMap<String, Throwable>())
+        emit('parallel', [branches: branches.keySet() as List])
+        List<Thread> threads = branches.collect { String name, Closure body ->
+            Frame child = parent.copy()
+            child.branch = name
+            child.group = group
+            Thread.start("branch-${name}") {
+                frames.set(child)
+                Map s = enterStage(name)
+                s.branch = true
+                try {
+                    body.call()
+                } catch (Throwable e) {
+                    errors[name] = e
+                    if (!(e instanceof HarnessError)) {
+                        s.status = worst(s.status, resultOf(e))
+                        if (failFast && group.failed == null) {
+                            group.failed = name
+                        }
+                    }
+                } finally {
+                    leaveStage(s)
+                }
+            }
+        }
+        threads*.join()
+        Throwable misuse = errors.values().find { it instanceof HarnessError }
+        if (misuse != null) {
+            throw misuse
+        }
+        // With failFast the branch that failed is the cause; the others were only aborted for it.
+        String first = group.failed ?: branches.keySet().find { errors.containsKey(it) }
+        if (first != null) {
+            Throwable e = errors[first]
+            log("Failed in branch ${first}")
+            worsen(resultOf(e))
+            throw e
+        }
+        return null
+    }
+
     Object scriptedStage(String name, Closure body) {
         Map s = enterStage(name)
         try {
@@ -1651,7 +1835,7 @@ class Rehearsal {
                 m.remove(spec.number.toString())
                 if (passed) {   // a finished build supersedes older running ones
                     m.findAll { k, v -> (k as int) < (spec.number as int) }.each { k, v ->
-                        cancelMarker(k as int).text = "Superseded by #${spec.number}"
+                        cancel(k as int, "Superseded by #${spec.number}")
                     }
                 }
             }
