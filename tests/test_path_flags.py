@@ -29,6 +29,8 @@ WRITTEN = {
     ("plan", "--out"),
     ("dr prepare", "--out"),
     ("dr plan", "--out"),
+    ("dr drill", "--out"),
+    ("dr drill", "--junit"),
     ("report", "--markdown"),
     ("report", "--junit"),
     ("verify-restore", "--markdown"),
