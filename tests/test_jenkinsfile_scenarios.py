@@ -953,7 +953,7 @@ def test_the_disaster_recovery_job(jenkins: Jenkins, dr_world: DrWorld, tmp_path
     rebuilt = json.loads(
         (dr_world.state_dir / "dr" / f"client-production-{TARGET}.tfstate").read_text()
     )
-    [resource] = rebuilt["resources"]
+    [resource] = [r for r in rebuilt["resources"] if r["name"] == "rebuild"]  # beside its guard
     planned = resource["instances"][0]["attributes"]["input"]["value"]
     assert planned["region"] == TARGET
     copies = {s["SnapshotId"] for s in ebs_snapshots(TARGET)}
