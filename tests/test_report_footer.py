@@ -133,6 +133,38 @@ def test_the_footer_quotes_the_production_form_word_for_word(tmp_path: Path) -> 
     assert "types **3**" in steps
 
 
+def _form_parameter(text: str, kind: str, name: str) -> str:
+    """A parameter's description, its Groovy string literals joined (a long one is split with +)."""
+    found = re.search(
+        kind + r"\(name: '" + name + r"'.*?description: ((?:'[^']*'\s*\+?\s*)+)\)", text, re.S
+    )
+    assert found, f"production.Jenkinsfile has no {kind} {name}"
+    return "".join(re.findall(r"'([^']*)'", found[1]))
+
+
+def test_the_difference_the_report_offers_is_on_the_production_form(tmp_path: Path) -> None:
+    """The report tells the approver to tick ACCEPT_DIFFERENCE: the form has it, in those words."""
+    text = PRODUCTION.read_text()
+    assert "parameters: [confirmDestroy(), acceptDifference()]" in text
+    help_text = _form_parameter(text, "booleanParam", form.ACCEPT_DIFFERENCE)
+    assert _form_parameter(text, "string", form.CONFIRM_DESTROY) == form.CONFIRM_DESTROY_HELP
+    cfg = _cfg(tmp_path)
+    steps = " ".join(
+        next_steps(
+            cfg,
+            cfg.environment("production"),
+            "app",
+            merge_request=None,
+            protected=0,
+            reviewed=False,
+        )
+    )
+    assert f"`{form.ACCEPT_DIFFERENCE}` (“{help_text}”)" in steps
+    # and the apply gets it: the ticked box becomes --accept-difference, nothing else does
+    assert "${ACCEPT_DIFFERENCE:+--accept-difference}" in text
+    assert "ACCEPT_DIFFERENCE=${approval.ACCEPT_DIFFERENCE ? 'yes' : ''}" in text
+
+
 @pytest.mark.parametrize(
     ("workspace", "path", "expected"),
     [
