@@ -26,6 +26,9 @@ dir = "terraform/stacks/app"
 dir = "terraform/stacks/network"
 environments = ["production"]
 
+[dr.stacks.app]
+region_variable = "region"
+
 [jenkins]
 url = "{url}"
 user = "{user}"
@@ -59,6 +62,7 @@ JOBS = (
     "acme/production/verify-restore-daily",
     "acme/production/drift-app",
     "acme/production/drift-network",
+    "acme/production/dr-prepare",
     "acme/production/dr",
 )
 MERGE_REQUEST_ZONE = "acme/merge-requests"

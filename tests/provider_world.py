@@ -126,10 +126,16 @@ class ProviderWorld:
         return self._certificates[region]
 
     def plan(
-        self, stack: str, out: Path, extra: dict[str, Any] | None = None, key: str = ""
+        self,
+        stack: str,
+        out: Path,
+        extra: dict[str, Any] | None = None,
+        key: str = "",
+        targets: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """Plan into ``out`` and return ``show -json`` of it."""
         args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}"]
+        args += [f"-target={t}" for t in targets]
         self.run(
             stack, [*args, *self.var_files(stack, extra)], key or f"plan {stack}", ok_codes=(0, 2)
         )
@@ -180,3 +186,142 @@ def _client(aws: EmbeddedAWS, service: str, region: str = "eu-west-1") -> Any:
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
     )
+
+
+# -- The seed's story on real resources: back up, ship, rebuild in the backup region -------------
+
+BACKUP_REGION = "eu-central-1"
+REPLICA_BUCKET = "acme-state-replica-eu-central-1"
+BACKUP_ALIAS = "alias/runners-backup"
+
+CLIENT_TOML = """\
+[runners]
+terraform = "embedded"
+provider_mirror = "{mirror}"
+
+[environments.production]
+branch = "production"
+region = "eu-west-1"
+backup_region = "{backup}"
+approvers = ["alice"]
+require_approval = true
+verify_build = false
+
+[environments.production.backend]
+bucket = "{state_bucket}"
+key = "{{stack}}/production.tfstate"
+region = "eu-west-1"
+use_path_style = true
+use_lockfile = true
+
+[stacks.client]
+dir = "terraform/stacks/client"
+environments = ["production"]
+
+[stacks.client.var_files]
+production = ["production.tfvars", "embedded.tfvars.json"]
+
+[policies.daily]
+backup_region = "{backup}"
+kms_key_alias = "{alias}"
+rpo_hours = 26
+
+[policies.daily.select]
+tags = {{ "runners:backup" = "daily" }}
+regions = ["eu-west-1"]
+kinds = ["ebs-volume", "rds-instance"]
+
+[dr]
+policy = "daily"
+
+# The backup-region module's replica of the state bucket.
+[dr.state]
+bucket = "{replica}"
+key = "{{stack}}/{{env}}.tfstate"
+region = "{backup}"
+use_path_style = true
+
+[dr.backend]
+bucket = "{replica}"
+key = "dr/{{stack}}/{{env}}-{{region}}.tfstate"
+region = "{backup}"
+use_path_style = true
+use_lockfile = true
+
+[dr.stacks.client]
+region_variable = "region"
+zones_variable = "availability_zones"
+kms_key_variable = "database_kms_key_arn"
+var_files = ["dr-{{region}}.tfvars", "dr-{{region}}.embedded.tfvars.json"]
+start_empty = [
+  "module.shared.aws_efs_file_system.this",
+  "module.messaging.aws_sqs_queue.*",
+  "module.logging.aws_s3_bucket.access_logs[0]",
+]
+
+[dr.stacks.client.snapshots]
+snapshot_ids = 'module.server["*"].aws_ebs_volume.data[0]'
+snapshot_identifier = "module.database.aws_db_instance.this"
+
+[dr.stacks.client.images]
+ami_ids = 'module.server["*"].aws_instance.this'
+"""
+
+
+def client_repo(world: ProviderWorld, root: Path) -> Path:
+    """The client's repository as runners sees it: the world's client stack, committed.
+
+    The generated override and the embedded profile's variables are
+    committed with it: they are the environment's, as a real client's
+    provider settings would be.
+    """
+    import subprocess
+
+    shutil.copytree(world.root, root / "terraform", ignore=shutil.ignore_patterns("tf-data"))
+    certificates = world.client_certificates(BACKUP_REGION)
+    (root / "terraform/stacks/client" / f"dr-{BACKUP_REGION}.embedded.tfvars.json").write_text(
+        json.dumps(certificates, indent=2)
+    )
+    (root / "runners.toml").write_text(
+        CLIENT_TOML.format(
+            mirror=world.mirror,
+            backup=BACKUP_REGION,
+            state_bucket=STATE_BUCKET,
+            alias=BACKUP_ALIAS,
+            replica=REPLICA_BUCKET,
+        )
+    )
+    (root / ".gitignore").write_text(".runners/\n.terraform/\ndr/\n")
+    for args in (
+        ["init", "-q", "-b", "production"],
+        ["add", "-A"],
+        [
+            "-c",
+            "user.name=Olivia Ops",
+            "-c",
+            "user.email=olivia@example.com",
+            "commit",
+            "-qm",
+            "client",
+        ],
+    ):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    return root / "runners.toml"
+
+
+def replicate_state(aws: EmbeddedAWS) -> None:
+    """What the backup-region module's S3 replication does: the state, in the backup region."""
+    source = _client(aws, "s3")
+    dest = _client(aws, "s3", BACKUP_REGION)
+    dest.create_bucket(
+        Bucket=REPLICA_BUCKET, CreateBucketConfiguration={"LocationConstraint": BACKUP_REGION}
+    )
+    body = source.get_object(Bucket=STATE_BUCKET, Key="client/production.tfstate")["Body"].read()
+    dest.put_object(Bucket=REPLICA_BUCKET, Key="client/production.tfstate", Body=body)
+
+
+def backup_key(aws: EmbeddedAWS) -> str:
+    kms = _client(aws, "kms", BACKUP_REGION)
+    key = kms.create_key(Description="runners backup copies")["KeyMetadata"]
+    kms.create_alias(AliasName=BACKUP_ALIAS, TargetKeyId=key["KeyId"])
+    return str(key["Arn"])

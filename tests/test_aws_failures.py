@@ -149,8 +149,10 @@ def test_an_unreachable_endpoint_names_service_region_and_operation(
     code, err = run(capsys, "audit")
     assert code == 1
     line = one_error_line(err)
+    # The bucket is named, and the records that could be read would still be shown.
     assert line.startswith(
-        f"error: AWS s3 ListObjectsV2 in eu-west-1: no answer from {nothing} after retries "
+        "error: audit records not read from s3://acme-state/runners (eu-west-1): "
+        f"AWS s3 ListObjectsV2 in eu-west-1: no answer from {nothing} after retries "
         "(EndpointConnectionError: Could not connect to the endpoint URL:"
     )
 
@@ -199,7 +201,8 @@ def test_throttling_that_outlasts_the_retries(
     assert code == 1
     assert _Throttling.calls > 1  # botocore retried before the command gave up
     assert one_error_line(err) == (
-        f"error: AWS s3 ListObjectsV2 in eu-west-1 failed after {_Throttling.calls} attempts: "
+        "error: audit records not read from s3://acme-state/runners (eu-west-1): "
+        f"AWS s3 ListObjectsV2 in eu-west-1 failed after {_Throttling.calls} attempts: "
         "SlowDown: Please reduce your request rate."
     )
 

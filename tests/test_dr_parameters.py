@@ -43,8 +43,8 @@ class StubbedSsm(SessionFactory):
 def world(aws: EmbeddedAWS, git_repo: GitRepoHelper, tmp_path: Path) -> DrWorld:
     world = build(git_repo, tmp_path)
     text = world.config.read_text().replace(
-        'kms_key_variable = "backup_kms_key_arn"',
-        f'kms_key_variable = "backup_kms_key_arn"\nimage_parameter = "{PARAMETER}"',
+        'kms_key_variable = "database_kms_key_arn"',
+        f'kms_key_variable = "database_kms_key_arn"\nimage_parameter = "{PARAMETER}"',
     )
     world.config.write_text(text)
     return world

@@ -108,7 +108,7 @@ def test_plan_uses_the_prepared_variables_and_a_state_of_its_own(
     dr_state = json.loads(
         (world.state_dir / "dr" / f"client-production-{TARGET}.tfstate").read_text()
     )
-    (rebuilt,) = dr_state["resources"]
+    (rebuilt,) = [r for r in dr_state["resources"] if r["name"] == "rebuild"]
     assert rebuilt["instances"][0]["attributes"]["input"]["value"]["region"] == TARGET
 
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from runners import config
 from runners.backup import tags as T
 from runners.backup.model import Place, Snapshot
-from runners.dr import snapshots, statefile, zones
+from runners.dr import literals, snapshots, statefile, stateful, zones
 from runners.dr.addresses import instance_address, parse_pattern
-from runners.errors import ConfigError, InputError
+from runners.errors import ConfigError
 
 # -- address patterns ------------------------------------------------------------------------
 
@@ -189,10 +189,10 @@ def test_only_identifying_attributes_are_kept(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "problem"), [(b"{", "is not JSON"), (b'{"version": 3}', "format version 3")]
+    ("data", "problem"), [(b"{", "not JSON"), (b'{"version": 3}', "format version 3")]
 )
 def test_a_state_that_is_not_one_is_refused(tmp_path: Path, data: bytes, problem: str) -> None:
-    with pytest.raises(InputError, match=problem):
+    with pytest.raises(statefile.StateUnreadable, match=problem):
         statefile.parse(data, statefile.StateLocation("local", path=tmp_path / "s"))
 
 
@@ -236,6 +236,26 @@ dir = "stacks/client"
         ),
         ("[dr.s3.daily]\ndestination_bucket = 'b-backup'\n", "dr.s3.daily.buckets", "is required"),
         ("[dr]\npolcy = 'daily'\n", "dr.polcy", "did you mean 'policy'"),
+        (
+            "[dr.stacks.client]\nvar_files = ['../production.tfvars']\n",
+            "dr.stacks.client.var_files",
+            "expected files in the stack's folder",
+        ),
+        (
+            "[dr.stacks.client]\nstart_empty = 'module.x'\n",
+            "dr.stacks.client.start_empty",
+            "expected a list of non-empty strings",
+        ),
+        (
+            "[dr.stacks.client.drill]\nvariables = { deletion_protection = [1] }\n",
+            "dr.stacks.client.drill.variables.deletion_protection",
+            "expected a string, integer or boolean",
+        ),
+        (
+            "[dr.stacks.client.drill]\nsmoke_timeout_minutes = 0\n",
+            "dr.stacks.client.drill.smoke_timeout_minutes",
+            "0.1",
+        ),
     ],
 )
 def test_a_bad_dr_table_names_its_key(tmp_path: Path, dr: str, key: str, problem: str) -> None:
@@ -245,3 +265,108 @@ def test_a_bad_dr_table_names_its_key(tmp_path: Path, dr: str, key: str, problem
         config.load(path)
     assert err.value.key == key
     assert problem in str(err.value)
+
+
+# -- regional literals -------------------------------------------------------------------------
+
+REGION = "eu-west-1"
+plain_text = st.text(alphabet='abcdefghijklmnopqrstuvwxyz _="{}[],.:/0123456789', max_size=60)
+
+
+@given(before=plain_text, after=plain_text)
+def test_an_arn_in_the_region_is_found_once_whatever_surrounds_it(before: str, after: str) -> None:
+    arn = f"arn:aws:acm:{REGION}:123456789012:certificate/0a1b-22"
+    found = literals.find(f'{before} "{arn}" {after}', REGION)
+    assert found.count(arn) == 1
+    assert REGION not in [f for f in found if f != arn]  # the region inside it is the ARN's
+
+
+@given(text=plain_text)
+def test_text_without_region_or_ids_has_no_literal(text: str) -> None:
+    assert not any(REGION in f for f in literals.find(text, REGION))
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('zones = ["eu-west-1a", "eu-west-1b"]', ["eu-west-1a", "eu-west-1b"]),
+        ('region = "eu-west-10"', []),
+        ('other = "arn:aws:acm:eu-central-1:1:certificate/x"', []),
+        ('subnet = "subnet-0123abcd"', ["subnet-0123abcd"]),
+        ('ami = "ami-0123456789abcdef0"', ["ami-0123456789abcdef0"]),
+        ('name = "ami-lookup"', []),
+    ],
+)
+def test_what_counts_as_a_regional_literal(line: str, expected: list[str]) -> None:
+    assert literals.find(line, REGION) == expected
+
+
+def test_comments_and_documentation_are_not_scanned() -> None:
+    text = (
+        'variable "region" {\n'
+        '  description = "such as eu-west-1"\n'
+        '  default     = "eu-west-1" # eu-west-1 again in a comment\n'
+        "}\n"
+        "/* eu-west-1\n"
+        "   eu-west-1 */\n"
+        'locals { url = "https://x/#eu-west-1" } // eu-west-1\n'
+    )
+    found = literals.scan_hcl(text, REGION, code=True)
+    assert found == [(3, "eu-west-1", "region"), (7, "eu-west-1", None)]
+
+
+def test_a_var_file_literal_belongs_to_the_variable_it_sets() -> None:
+    text = 'api = {\n  certificate_arn = "arn:aws:acm:eu-west-1:1:certificate/a"\n}\nx = 1\n'
+    (found,) = literals.scan_hcl(text, REGION, code=False)
+    assert found == (2, "arn:aws:acm:eu-west-1:1:certificate/a", "api")
+    json_text = (
+        '{\n  "api": {\n    "certificate_arn": "arn:aws:acm:eu-west-1:1:certificate/a"\n  }\n}'
+    )
+    assert literals.scan_json(json_text, REGION) == [
+        (3, "arn:aws:acm:eu-west-1:1:certificate/a", "api")
+    ]
+
+
+# -- what starts empty -------------------------------------------------------------------------
+
+
+def _state(*resources: tuple[str, str, dict[str, str]]) -> statefile.StackState:
+    return statefile.StackState(
+        statefile.StateLocation("local"),
+        1,
+        tuple(
+            statefile.StateResource(address, "managed", rtype, attrs)
+            for address, rtype, attrs in resources
+        ),
+    )
+
+
+def test_start_empty_globs_treat_brackets_and_quotes_as_text() -> None:
+    assert stateful.accepted_by('module.q.aws_sqs_queue.this["orders"]', ['module.q.*["orders"]'])
+    assert not stateful.accepted_by('module.q.aws_sqs_queue.this["orders"]', ["module.q.*[o]"])
+
+
+@given(
+    covered=st.sets(st.sampled_from(["a", "b", "c", "d"])),
+    accepted=st.sets(st.sampled_from(["a", "b", "c", "d"])),
+)
+def test_every_stateful_resource_is_restored_listed_or_accepted(
+    covered: set[str], accepted: set[str]
+) -> None:
+    names = {
+        "a": "aws_ebs_volume",
+        "b": "aws_efs_file_system",
+        "c": "aws_sqs_queue",
+        "d": "aws_vpc",
+    }
+    state = _state(*[(f"module.x.{t}.{n}", t, {"id": n}) for n, t in names.items()])
+    addresses = {n: f"module.x.{t}.{n}" for n, t in names.items()}
+    listed = stateful.unrestored(
+        state, {addresses[n] for n in covered}, [addresses[n] for n in accepted]
+    )
+    by_address = {u.address: u for u in listed}
+    for name, address in addresses.items():
+        if name == "d" or name in covered:  # a VPC holds no data; covered ones are mapped
+            assert address not in by_address
+        else:
+            assert by_address[address].accepted == (name in accepted)

@@ -42,7 +42,7 @@ def test_dry_run_renders_every_job_as_a_diff_and_writes_nothing(
     assert "+          <name>REASON</name>" in result.stdout
     assert "+          <spec>H 2 * * *</spec>" in result.stdout
     assert "dry run: nothing is written" in result.stderr
-    assert result.stdout.splitlines()[-1] == "dry run: 11 create"
+    assert result.stdout.splitlines()[-1] == "dry run: 12 create"
     assert writes(jenkins_double) == []
     assert set(jenkins_double.items) == set()
 
@@ -54,7 +54,7 @@ def test_sync_creates_then_a_second_run_changes_nothing(
     first = sync(jenkins_double, cfg)
     assert first.returncode == 0, first.stderr
     assert set(jenkins_double.items) == set(JOBS)
-    assert first.stdout.splitlines()[-1] == "11 create"
+    assert first.stdout.splitlines()[-1] == "12 create"
     assert re.search(
         r"^create +acme/merge-requests/terraform: first scan requested$", first.stdout, re.M
     )
@@ -77,7 +77,7 @@ def test_sync_creates_then_a_second_run_changes_nothing(
     before = len(writes(jenkins_double))
     second = sync(jenkins_double, cfg)
     assert second.returncode == 0, second.stderr
-    assert second.stdout.splitlines()[-1] == "8 unchanged, 3 exists"
+    assert second.stdout.splitlines()[-1] == "9 unchanged, 3 exists"
     assert len(writes(jenkins_double)) == before, "an idempotent run must not POST"
     assert jenkins_double.scans == ["acme/merge-requests/terraform"], "a scan only on create"
 
@@ -297,3 +297,24 @@ def test_the_first_sync_needs_nothing_from_the_client_repository(tmp_path: Path)
     cfg = config.load(write_config(tmp_path, "https://jenkins.acme.test/"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runners.toml"]
     assert len(jobs.render_all(cfg, jobs.catalog(cfg))) == len(JOBS)
+
+
+def test_the_disaster_recovery_schedules_are_in_the_jobs(tmp_path: Path) -> None:
+    """docs/dr.md promises verify-restore nightly, ship-s3 hourly, dr prepare weekly: the jobs run them."""
+    s3 = '\n[dr.s3.daily]\ndestination_bucket = "acme-backup"\n[dr.s3.daily.buckets."acme-files"]\n'
+    path = write_config(tmp_path, "https://jenkins.acme.test/")
+    path.write_text(path.read_text() + s3)
+    cfg = config.load(path)
+    rendered = {r.full_name: r for r in jobs.render_all(cfg, jobs.catalog(cfg))}
+    cron = {
+        name: jobxml.parse(r.xml, name).findtext(".//hudson.triggers.TimerTrigger/spec")
+        for name, r in rendered.items()
+    }
+    assert cron["acme/production/verify-restore-daily"] == "H 4 * * *"  # nightly, after backup
+    assert cron["acme/production/ship-s3-daily"] == "H * * * *"  # hourly
+    assert cron["acme/production/dr-prepare"] == "H 6 * * 1"  # weekly
+    assert cron["acme/production/backup-daily"] == "H 2 * * *"
+    prepare = rendered["acme/production/dr-prepare"]
+    script = jobxml.parse(prepare.xml, prepare.full_name).findtext("definition/script") or ""
+    assert 'runners dr prepare --to-region "$TO_REGION" --env "$ENV"' in script
+    assert "runners-aws-plan" in script and "runners-aws-write" not in script

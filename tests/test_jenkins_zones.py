@@ -36,7 +36,8 @@ PRODUCTION_COMMANDS = {"apply", "backup", "prune", "ship", "ship-s3", "verify-re
 GIT_CREDENTIALS = "acme-infra-git"  # tests/jenkins_support.py's checkout credential
 SCHEDULES = {
     "backup-daily": "H 2 * * *",
-    "verify-restore-daily": "H 4 * * 0",
+    "verify-restore-daily": "H 4 * * *",
+    "dr-prepare": "H 6 * * 1",
     "drift-app": "H 5 * * *",
     "drift-network": "H 5 * * *",
 }
@@ -209,7 +210,7 @@ def test_check_of_a_fresh_sync_finds_nothing(synced: JenkinsDouble, tmp_path: Pa
     before = [r for r in synced.requests if r[0] == "POST"]
     result = check(synced, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-1].startswith("no deviations: 11 jobs and folders")
+    assert result.stdout.splitlines()[-1].startswith("no deviations: 12 jobs and folders")
     assert [r for r in synced.requests if r[0] == "POST"] == before, "--check writes nothing"
 
 

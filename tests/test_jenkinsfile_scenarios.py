@@ -427,6 +427,11 @@ SMOKE = [
         ["Recover"],
     ),
     ("verify-restore.Jenkinsfile", {"params": {"POLICY": "daily"}}, ["Verify restore"]),
+    (
+        "dr-prepare.Jenkinsfile",
+        {"params": {"ENV": "production", "TO_REGION": "eu-central-1"}},
+        ["Prepare"],
+    ),
     ("ship-s3.Jenkinsfile", {"params": {"POLICY": "daily"}}, ["Ship S3"]),
 ]
 

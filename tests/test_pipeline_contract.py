@@ -106,7 +106,7 @@ def test_every_jenkinsfile_calls_runners() -> None:
     """The extractor found something in each file (an empty parametrisation would pass silently)."""
     for path in JENKINSFILES:
         assert invocations(path), f"{path}: no runners call found"
-    assert len(JENKINSFILES) == 8
+    assert len(JENKINSFILES) == 9
 
 
 # -- the extractor itself ------------------------------------------------------

@@ -303,3 +303,32 @@ def test_restored_data_is_never_replaced_when_the_input_is_cleared(
 ) -> None:
     main = (ROOT / "modules" / module / "main.tf").read_text()
     assert re.search(rf"ignore_changes\s*=\s*\[{attribute}\]", main)
+
+
+@pytest.mark.parametrize(
+    ("storage_class", "refused"),
+    [("GLACIER", True), ("DEEP_ARCHIVE", True), ("GLACIER_IR", False), ("STANDARD_IA", False)],
+)
+def test_the_state_replica_is_never_written_to_an_archive_class(
+    storage_class: str, refused: bool, tmp_path: Path
+) -> None:
+    """Issue 15: the replicated state went to Glacier and ``dr prepare`` could not read it.
+
+    GetObject refuses an archived object (InvalidObjectState); Glacier Instant
+    Retrieval and the infrequent-access classes answer it at once.
+    """
+    module = ROOT / "modules/backup-region"
+    values = tmp_path / "replica.tfvars"
+    values.write_text(
+        'name = "acme-production"\naccess_log_bucket = "acme-logs"\n'
+        'source_buckets = { state = { bucket = "acme-state" } }\n'
+        f'replica_storage_class = "{storage_class}"\n'
+    )
+    if refused:
+        # Line 4 of the var file is the storage class: its validation refuses it.
+        with pytest.raises(TerraformError, match=r"Invalid value for variable.*tfvars line 4"):
+            variable_values(module, [values], tmp_path, {})
+    else:
+        assert variable_values(module, [values], tmp_path, {})["replica_storage_class"] == (
+            storage_class
+        )

@@ -26,7 +26,14 @@ from typing import Any
 
 from runners import log
 from runners.audit.record import AuditRecord
-from runners.change.stores import failure_code, s3_client, state_bucket
+from runners.change.stores import (
+    StateBucket,
+    dr_state_bucket,
+    failure_code,
+    records_bucket,
+    s3_client,
+    state_bucket,
+)
 from runners.config import Config, Environment, Stack
 
 AWS_OPERATIONS: dict[str, frozenset[str]] = {
@@ -296,27 +303,73 @@ class Ledger:
         return sorted(seen.values(), key=lambda r: (r.started_at, r.id), reverse=True)
 
 
-def open_ledger(cfg: Config, stack: Stack | None, env: Environment) -> Ledger:
-    """The ledger for one environment: its state bucket (when it has one) and the local file."""
-    bucket = state_bucket(cfg, stack, env)
+def open_ledger(
+    cfg: Config, stack: Stack | None, env: Environment, dr_region: str | None = None
+) -> Ledger:
+    """The ledger for one environment: its state bucket (when it has one) and the local file.
+
+    For a disaster-recovery plan or apply into ``dr_region``, the bucket of
+    the rebuild's state (``[dr.backend]``) instead: nothing on that path may
+    need the region that is lost.
+    """
+    bucket = records_bucket(cfg, stack, env, dr_region)
     remote = S3Ledger(s3_client(bucket.region), bucket.bucket, bucket.prefix) if bucket else None
     return Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, remote)
 
 
-def all_records(cfg: Config, since: dt.date | None = None) -> list[AuditRecord]:
-    """Every record from every environment's bucket and the local file, newest first."""
-    seen: dict[str, AuditRecord] = {}
-    buckets = {}
+def _unreachable(exc: Exception) -> str | None:
+    """Why one bucket could not be read, when it is that bucket's (or its region's) failure."""
+    from runners.aws.failures import AwsSetupError, as_runners_error
+
+    translated = as_runners_error(exc)
+    if translated is None or isinstance(translated, AwsSetupError):
+        return None
+    return str(translated)
+
+
+def record_buckets(cfg: Config) -> list[StateBucket]:
+    """Every bucket records may be in: each environment's state buckets and each rebuild's."""
+    found: dict[tuple[str, str], StateBucket] = {}
     for env in cfg.environments.values():
         for stack in [None, *cfg.stacks.values()]:
-            b = state_bucket(cfg, stack, env)
-            if b is not None:
-                buckets[(b.bucket, b.prefix)] = b
-    ledgers = [
-        Ledger(None, S3Ledger(s3_client(b.region), b.bucket, b.prefix)) for b in buckets.values()
+            buckets = [state_bucket(cfg, stack, env)]
+            if env.backup_region is not None and stack is not None:
+                buckets.append(dr_state_bucket(cfg, stack, env, env.backup_region))
+            for b in buckets:
+                if b is not None:
+                    found.setdefault((b.bucket, b.prefix), b)
+    return list(found.values())
+
+
+def all_records(
+    cfg: Config, since: dt.date | None = None, unread: list[str] | None = None
+) -> list[AuditRecord]:
+    """Every record from every bucket and the local file, newest first.
+
+    With ``unread``, a bucket that cannot be read (its region may be the one
+    that is down) is named there, one line each, and the others are still
+    read; without it, the failure ends the command.
+    """
+    seen: dict[str, AuditRecord] = {}
+    sources: list[tuple[str, Ledger]] = [
+        (
+            f"s3://{b.bucket}/{b.prefix} ({b.region})",
+            Ledger(
+                None, S3Ledger(s3_client(b.region, quick=unread is not None), b.bucket, b.prefix)
+            ),
+        )
+        for b in record_buckets(cfg)
     ]
-    ledgers.append(Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, None))
-    for ledger in ledgers:
-        for record in ledger.records(since):
+    sources.append((str(cfg.ledger), Ledger(LocalLedger(cfg.ledger) if cfg.ledger else None, None)))
+    for where, ledger in sources:
+        try:
+            records = ledger.records(since)
+        except Exception as exc:
+            reason = _unreachable(exc) if ledger.remote else None
+            if unread is None or reason is None:
+                raise  # a bug, or AWS set up wrongly everywhere: the CLI says it in one line
+            unread.append(f"{where}: {reason}")
+            continue
+        for record in records:
             seen.setdefault(record.id, record)
     return sorted(seen.values(), key=lambda r: (r.started_at, r.id), reverse=True)

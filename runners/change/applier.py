@@ -53,7 +53,7 @@ from runners.terraform.planfile import SavedPlan, read_plan
 
 # Called with an event name and the record so far; returns delivery failures.
 EventHook = Callable[[NotifyConfig, str, AuditRecord], list[str]]
-LedgerFactory = Callable[[Config, Stack, Environment], Ledger]
+LedgerFactory = Callable[..., Ledger]  # open_ledger(cfg, stack, env, dr_region=None)
 LockFactory = Callable[[Config, Stack, Environment, BackendConfig], StackLock]
 
 _STALE = ("Saved plan is stale", "saved plan is stale")
@@ -196,6 +196,12 @@ class Applier:
             manifest = manifest_mod.load(request.plan_dir / manifest_mod.NAME)
         except InputError as exc:
             raise Refused(str(exc)) from None
+        if manifest.dr_region:
+            # A rebuild's records go beside its state, in the backup region, from the start:
+            # the environment's own bucket is in the region that is lost.
+            self.ledger = self.ledger_for(
+                self.here.config, self.here.stack, self.here.env, dr_region=manifest.dr_region
+            )
         record.merge_request = _merge_request(manifest.merge_request)
         record.plan_sha256 = manifest.tfplan_sha256
         key = self.environ.get(manifest_mod.SIGNING_KEY_ENV) or None
@@ -218,7 +224,7 @@ class Applier:
         cfg = evidence.head_config(self.repo, self.here.config, head, branch)
         target = evidence.head_target(cfg, self.here.stack.name, self.here.env.name, branch)
         self.notify = target.env.notify
-        self.ledger = self.ledger_for(cfg, target.stack, target.env)
+        self.ledger = self.ledger_for(cfg, target.stack, target.env, dr_region=manifest.dr_region)
         with tempfile.TemporaryDirectory(prefix="runners-apply-") as tmp:
             private = Path(tmp)
             os.chmod(private, 0o700)
@@ -247,7 +253,7 @@ class Applier:
         reasons = check_plan(target.stack.name, env.name, rules, plan, signing)
         if reasons or saved is None:
             raise Refused("; ".join(reasons or plan.problems))
-        backend = self._backend(cfg, target, manifest.dr_region)
+        backend = self._backend(cfg, target, manifest.dr_region, manifest.dr_drill)
         record.state = state_identity(backend, target.stack.dir)
         paths = evidence.change_paths(
             target, saved.snapshot, self.repo.relpath(cfg.path), expected_vars
@@ -377,7 +383,7 @@ class Applier:
                 "the plan file holds no configuration snapshot (tfconfig/), so its code cannot "
                 "be compared with the branch: it was made by an older Terraform; plan again"
             )
-        expected_vars = evidence.var_files_at_head(self.repo, head, target)
+        expected_vars = evidence.var_files_at_head(self.repo, head, target, manifest.dr_region)
         problems = (
             evidence.var_file_differences(manifest.var_files, expected_vars, target.env.branch)
             + problems
@@ -405,12 +411,14 @@ class Applier:
             os.chmod(dest, 0o600)
             log.warn(f"Terraform left {name}; kept at {dest}")
 
-    def _backend(self, cfg: Config, target: Target, dr_region: str | None) -> BackendConfig:
+    def _backend(
+        self, cfg: Config, target: Target, dr_region: str | None, drill: bool = False
+    ) -> BackendConfig:
         if dr_region is None:
             return cfg.backend_for(target.stack, target.env)
-        from runners.dr.drplan import dr_backend
+        from runners.dr.drplan import dr_backend, drill_backend
 
-        return dr_backend(cfg, target, dr_region)
+        return (drill_backend if drill else dr_backend)(cfg, target, dr_region)
 
     def _locked_apply(
         self,

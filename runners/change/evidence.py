@@ -105,11 +105,21 @@ def repo_path(stack_rel: str, given: str) -> str | None:
     return None if rel == ".." or rel.startswith("../") else rel
 
 
-def var_files_at_head(repo: GitRepo, head: str, target: Target) -> dict[str, str | None]:
-    """Every var file the head's config and code give this plan: path -> sha256 (None: absent)."""
+def var_files_at_head(
+    repo: GitRepo, head: str, target: Target, dr_region: str | None = None
+) -> dict[str, str | None]:
+    """Every var file the head's config and code give this plan: path -> sha256 (None: absent).
+
+    A rebuild in ``dr_region`` also reads the stack's DR variable files for
+    that region (``[dr.stacks.NAME] var_files`` of the head's config).
+    """
     stack = target.stack
     out: dict[str, str | None] = {}
-    for given in stack.var_files.get(target.env.name, ()):
+    given_files = list(stack.var_files.get(target.env.name, ()))
+    recovery = target.config.dr.stacks.get(stack.name) if dr_region else None
+    if recovery is not None and dr_region:
+        given_files += recovery.dr_var_files(dr_region)
+    for given in given_files:
         rel = repo_path(stack.rel_dir, given)
         if rel is None:
             out[given] = None

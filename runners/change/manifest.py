@@ -54,6 +54,7 @@ class Manifest:
     dirty: bool
     var_files: tuple[VarFile, ...]
     dr_region: str | None
+    dr_drill: bool  # a dr drill's plan: its state is the drill's, not the rebuild's
     signing_key_id: str | None
     merge_request: dict[str, Any]
     summary: dict[str, Any]
@@ -177,6 +178,7 @@ def parse(path: Path, data: Any) -> Manifest:
         dirty=git.flag("dirty"),
         var_files=var_files,
         dr_region=dr.text("region") if dr.data else None,
+        dr_drill=dr.flag("drill") if dr.data else False,
         signing_key_id=top.text("signing_key_id", required=False),
         merge_request=dict(mr.data),
         summary=dict(summary.data),

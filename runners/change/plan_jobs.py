@@ -279,18 +279,27 @@ def _finish(target: Target, record: AuditRecord, ledger: Future[Ledger] | None =
     )
 
 
-def _ledger_ahead(target: Target) -> Future[Ledger]:
+def _ledger_ahead(target: Target, dr_region: str | None = None) -> Future[Ledger]:
     """Open the ledger (boto3 and its S3 client are slow to load) while Terraform runs."""
     pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(open_ledger, target.config, target.stack, target.env)
+    future = pool.submit(open_ledger, target.config, target.stack, target.env, dr_region)
     pool.shutdown(wait=False)
     return future
 
 
-def planned(target: Target, build: ci.BuildContext, work: Callable[[], PlanOutcome]) -> PlanOutcome:
-    """Run one plan and put its record in the ledger, whatever the result."""
+def planned(
+    target: Target,
+    build: ci.BuildContext,
+    work: Callable[[], PlanOutcome],
+    dr_region: str | None = None,
+) -> PlanOutcome:
+    """Run one plan and put its record in the ledger, whatever the result.
+
+    A disaster-recovery plan into ``dr_region`` records beside its state, in
+    that region (``open_ledger``).
+    """
     record = _record(target, build, "plan")
-    ledger = _ledger_ahead(target)
+    ledger = _ledger_ahead(target, dr_region)
     try:
         outcome = work()
     except RunnersError as exc:

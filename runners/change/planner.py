@@ -112,10 +112,15 @@ def plan_stack(
     build: BuildContext,
     repo: GitRepo,
     dr: tuple[str, Path] | None = None,
+    drill: bool = False,
     review_of: Callable[[Fingerprint], Review | None] | None = None,
 ) -> PlanOutcome:
-    """Plan into ``out_dir``. ``dr``: (region, variables file) of a disaster-recovery plan;
-    ``review_of``: compares the plan with the reviewed ones (an environment's own plan)."""
+    """Plan into ``out_dir``. ``dr``: (region, variables file) of a disaster-recovery plan.
+
+    ``drill``: the plan is a ``dr drill``'s, into the drill's own state (the
+    apply then expects that backend, not the rebuild's). ``review_of``:
+    compares the plan with the reviewed ones (an environment's own plan).
+    """
     stack, env, cfg = target.stack, target.env, target.config
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".runners-staging-", dir=out_dir))
@@ -164,7 +169,11 @@ def plan_stack(
             "environment": env.name,
             "environment_branch": env.branch,
             "var_files": var_file_facts(repo, ws, dr[1] if dr else None),
-            "dr": {"region": dr[0], "tfvars_sha256": sha256_file(dr[1])} if dr else None,
+            "dr": (
+                {"region": dr[0], "tfvars_sha256": sha256_file(dr[1]), "drill": drill}
+                if dr
+                else None
+            ),
             "created_at": started,
             "has_changes": has_changes,
             "tfplan_sha256": tfplan_sha,

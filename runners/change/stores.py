@@ -41,7 +41,35 @@ def state_bucket(cfg: Config, stack: Stack | None, env: Environment) -> StateBuc
     return bucket_of(backend, env.region)
 
 
-def s3_client(region: str) -> Any:
+def dr_state_bucket(
+    cfg: Config, stack: Stack | None, env: Environment, region: str
+) -> StateBucket | None:
+    """The bucket of a rebuild's state in ``region`` (``[dr.backend]``), for its ledger and lock.
+
+    A disaster-recovery plan and its apply keep their records and their lock
+    beside the state they write, in the backup region: the environment's own
+    bucket is in the region that is lost.
+    """
+    if not cfg.dr.backend:
+        return None
+    from runners.dr.statefile import fill, overlay
+
+    name = stack.name if stack is not None else "{stack}"
+    own = cfg.backend_for(stack, env) if stack is not None else dict(env.backend)
+    merged = overlay(own, fill(cfg.dr.backend, name, env.name, region))
+    return bucket_of(merged, region)
+
+
+def records_bucket(
+    cfg: Config, stack: Stack | None, env: Environment, dr_region: str | None = None
+) -> StateBucket | None:
+    """Where the records of a plan or apply go: the rebuild's bucket for a DR one, else the state's."""
+    if dr_region is not None:
+        return dr_state_bucket(cfg, stack, env, dr_region)
+    return state_bucket(cfg, stack, env)
+
+
+def s3_client(region: str, quick: bool = False) -> Any:
     """An S3 client from the standard AWS configuration (credentials, AWS_ENDPOINT_URL, profile).
 
     Made from a botocore session: the ledger and the locks need only the
@@ -52,9 +80,13 @@ def s3_client(region: str) -> Any:
     import botocore.session
     from botocore.config import Config as BotoConfig
 
-    return botocore.session.Session().create_client(
-        "s3", region_name=region, config=BotoConfig(retries={"mode": "standard", "max_attempts": 5})
-    )
+    config = BotoConfig(retries={"mode": "standard", "max_attempts": 5})
+    if quick:
+        # A read that may meet a region that is down: say so in seconds, not minutes.
+        config = BotoConfig(
+            connect_timeout=5, read_timeout=20, retries={"mode": "standard", "max_attempts": 5}
+        )
+    return botocore.session.Session().create_client("s3", region_name=region, config=config)
 
 
 def failure_code(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from runners.audit.ledger import all_records
 from runners.audit.record import AuditRecord
 from runners.commands import Command
 from runners.commands.common import load_config
+from runners.errors import ExitCode, one_line
 
 
 def _date(text: str) -> dt.date:
@@ -42,9 +43,11 @@ def outcomes(records: list[AuditRecord]) -> list[AuditRecord]:
 
 class AuditCommand(Command):
     description = (
-        "Read every audit record from the state buckets and the local ledger, filter and "
-        "print them newest first as a table or as JSON (one object per record). An apply's "
-        '"started" record is listed only when its run left no outcome (it was killed).'
+        "Read every audit record from the state buckets (each environment's, and each "
+        "rebuild's in the backup region), and the local ledger, filter and print them newest "
+        'first as a table or as JSON (one object per record). An apply\'s "started" record '
+        "is listed only when its run left no outcome (it was killed). A bucket that cannot be "
+        "read is named after the records that could be, and the exit code is 1."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -59,10 +62,11 @@ class AuditCommand(Command):
             cfg.stack(args.stack)
         if args.env:
             cfg.environment(args.env)
+        unread: list[str] = []
         records = outcomes(
             [
                 r
-                for r in all_records(cfg, args.since)
+                for r in all_records(cfg, args.since, unread)
                 if (not args.stack or r.stack == args.stack)
                 and (not args.env or r.environment == args.env)
                 and (not args.since or r.started_at[:10] >= args.since.isoformat())
@@ -71,10 +75,10 @@ class AuditCommand(Command):
         if args.format == "json":
             json.dump([r.to_dict() for r in records], sys.stdout, indent=2, sort_keys=True)
             sys.stdout.write("\n")
-            return 0
+            return _incomplete(unread)
         if not records:
             print("no audit records match")
-            return 0
+            return _incomplete(unread)
         rows = [
             (
                 "started (UTC)",
@@ -109,4 +113,15 @@ class AuditCommand(Command):
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        return 0
+        return _incomplete(unread)
+
+
+def _incomplete(unread: list[str]) -> int:
+    """What could not be read, one line each, and exit 1: the history shown is incomplete.
+
+    During an outage the records in the lost region's bucket cannot be read;
+    those in the backup region (a rebuild's) and the local ledger still are.
+    """
+    for line in unread:
+        print(one_line(f"error: audit records not read from {line}"), file=sys.stderr)
+    return ExitCode.FAILED if unread else ExitCode.OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from runners import ci
 from runners.commands import Command, config_flag
 from runners.commands.common import minutes
 
@@ -33,7 +34,8 @@ class DrCommand(Command):
     description = (
         "dr prepare maps a stack's images, zones, newest shipped snapshots and KMS key into "
         "the backup region and writes dr.auto.tfvars.json and runbook.md; dr plan plans the "
-        "stack there with them, for runners apply. See docs/dr.md."
+        "stack there with them, for runners apply; dr drill rehearses the whole rebuild and "
+        "measures its RTO. See docs/dr.md."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -87,10 +89,54 @@ class DrCommand(Command):
             help="stop a Terraform step that runs longer (default 60)",
         )
         plan.set_defaults(_dr="plan")
+        drill = subs.add_parser(
+            "drill",
+            help="rebuild the stack in the backup region for real, check it, destroy it, time it",
+            description=(
+                "Rehearse the whole rebuild: dr prepare, the dr plan machinery and runners apply's "
+                "contract into a drill state of its own beside [dr.backend]'s (.drill.tfstate), "
+                "with [dr.stacks.STACK.drill] variables on top; then check the outputs it names "
+                "and run its smoke command; then terraform destroy. Prints and records (audit "
+                "record of kind drill, in the rebuild's ledger; --junit) each step's time and "
+                "the measured RTO: prepare to a checked rebuild. Exit 0 passed, 1 a step failed "
+                "or the destroy left something (named), 2 bad arguments or config, including "
+                "--to-region being the environment's own region."
+            ),
+        )
+        _common(drill, stack_required=True)
+        drill.add_argument(
+            "--out",
+            metavar="DIR",
+            type=Path,
+            help="the drill's folder (default: dr/REGION/STACK-drill)",
+        )
+        drill.add_argument("--junit", metavar="FILE", type=Path, help="write a JUnit report")
+        drill.add_argument(
+            "--approved-by",
+            metavar="USER",
+            help="who approved the drill's apply (as for runners apply; default "
+            "$RUNNERS_APPROVED_BY)",
+        )
+        drill.add_argument(
+            "--allow-missing",
+            action="store_true",
+            help="drill even when something could not be mapped (listed in the runbook)",
+        )
+        drill.add_argument(
+            "--timeout",
+            type=minutes,
+            default=120.0,
+            metavar="MINUTES",
+            help="stop a Terraform step that runs longer (default 120)",
+        )
+        ci.add_arguments(drill)
+        drill.set_defaults(_dr="drill")
 
     def run(self, args: argparse.Namespace) -> int:
         from runners.commands.common import load_config
         from runners.dr import actions
 
-        handler = {"prepare": actions.prepare, "plan": actions.plan}[args._dr]
+        handler = {"prepare": actions.prepare, "plan": actions.plan, "drill": actions.drill}[
+            args._dr
+        ]
         return handler(load_config(args), args)

@@ -52,7 +52,7 @@ class UnlockCommand(Command):
             run_id=args.run_id,
             state=lock.store.name,
         )
-        ledger = open_ledger(cfg, stack, env)
+        ledger = open_ledger(cfg, stack, env, args.to_region)
         try:
             removed = unlock(lock.store, args.run_id)
         except RunnersError as exc:

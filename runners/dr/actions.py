@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from runners import ci, log
 from runners.change.plan_jobs import planned
@@ -14,8 +16,10 @@ from runners.change.planner import plan_stack
 from runners.config import Config
 from runners.dr import drplan, outputs, workflow
 from runners.dr.model import Preparation
-from runners.errors import ExitCode
-from runners.fsutil import check_out_dir
+from runners.dr.stackcode import declared_variables
+from runners.dr.statefile import StateUnreadable
+from runners.errors import ConfigError, ExitCode, UsageError, one_line
+from runners.fsutil import atomic_write_text, check_out_dir
 from runners.gitrepo import GitRepo
 from runners.stacks import select
 
@@ -25,11 +29,18 @@ def prepare(cfg: Config, args: argparse.Namespace) -> int:
     names = workflow.stacks_for(cfg, args.stack, env)
     base = args.out if args.out is not None else Path("dr") / args.to_region
     clients = workflow.clients_for(workflow.policy_for(cfg))
-    missing = 0
+    missing = unreadable = 0
     for name in names:
-        done = workflow.prepare_into(cfg, name, env, args.to_region, base / name, clients)
+        try:
+            done = workflow.prepare_into(cfg, name, env, args.to_region, base / name, clients)
+        except StateUnreadable as exc:  # the other stacks are still prepared
+            print(one_line(f"error: {exc}"), file=sys.stderr)
+            unreadable += 1
+            continue
         _print_summary(done.prep, done.folder)
         missing += len(done.prep.missing)
+    if unreadable:
+        return ExitCode.FAILED
     if missing and not args.allow_missing:
         print(
             f"{missing} thing(s) could not be mapped (listed above and in the runbook); "
@@ -87,6 +98,7 @@ def plan(cfg: Config, args: argparse.Namespace) -> int:
             GitRepo(cfg.root),
             dr=(args.to_region, tfvars),
         ),
+        dr_region=args.to_region,
     )
     print(
         f"{target.stack.name} ({target.env.name}) in {args.to_region}: {outcome.summary.plan_line()}"
@@ -107,6 +119,12 @@ def _print_summary(prep: Preparation, folder: Path) -> None:
         f"  {len(prep.restores)} restore(s), {len(prep.images)} image(s), "
         f"{len(prep.target_zones)} zone(s), KMS key {'found' if prep.kms_key else 'NOT found'}"
     )
+    accepted = [u for u in prep.unrestored if u.accepted]
+    if accepted:
+        print(f"  starts empty, as start_empty says: {', '.join(u.address for u in accepted)}")
+    mapped = [lit for lit in prep.literals if lit.mapped_by]
+    if mapped:
+        print(f"  {len(mapped)} regional literal(s) replaced (listed in the runbook)")
     if rpo is not None:
         met = "within" if prep.rpo_met() else "BREACHES"
         hours = rpo.total_seconds() / 3600
@@ -115,3 +133,70 @@ def _print_summary(prep: Preparation, folder: Path) -> None:
         print(f"  NOT MAPPED {missing}")
     print(f"  variables: {folder / outputs.TFVARS}")
     print(f"  runbook: {folder / outputs.RUNBOOK}")
+
+
+def drill(cfg: Config, args: argparse.Namespace) -> int:
+    from runners.dr import drill as drill_mod
+
+    target = select(cfg, args.stack, args.env)
+    if args.to_region == target.env.region:
+        raise UsageError(
+            f"--to-region {args.to_region} is {target.env.name}'s own region; "
+            "give the region to rehearse the rebuild in"
+        )
+    recovery = cfg.dr.stack(target.stack.name, cfg.path)
+    drplan.drill_backend(cfg, target, args.to_region)  # a missing [dr.backend] fails first
+    out = (args.out or Path("dr") / args.to_region / f"{target.stack.name}-drill").resolve()
+    check_out_dir(out)
+    if args.junit is not None:
+        check_out_dir(args.junit.parent)
+    declared = declared_variables(target.stack.dir)
+    unknown = sorted(set(recovery.drill.variables) - declared)
+    if unknown:
+        raise ConfigError(
+            cfg.path,
+            f"dr.stacks.{target.stack.name}.drill.variables",
+            f"stack {target.stack.name} declares no variable {', '.join(map(repr, unknown))}",
+        )
+    request = drill_mod.DrillRequest(
+        target=target,
+        region=args.to_region,
+        out=out,
+        approver=args.approved_by or os.environ.get("RUNNERS_APPROVED_BY") or None,
+        build=ci.from_args(args),
+        allow_missing=args.allow_missing,
+        timeout_minutes=args.timeout,
+    )
+    clients = workflow.clients_for(workflow.policy_for(cfg))
+    report = drill_mod.Drill(request, clients, GitRepo(cfg.root)).run()
+    record = drill_mod.save_record(report, request)
+    if args.junit is not None:
+        atomic_write_text(args.junit, drill_mod.junit(report))
+    _print_drill(report, record.id)
+    if report.left:
+        print(
+            one_line(
+                f"error: the drill left {len(report.left)} resource(s) in its state "
+                f"{report.state} ({', '.join(report.left)}): destroy them before the next drill "
+                "(the destroy step above says why it failed)"
+            ),
+            file=sys.stderr,
+        )
+    return ExitCode.OK if report.passed else ExitCode.FAILED
+
+
+def _print_drill(report: Any, record_id: str) -> None:
+    from runners.dr.runbook import seconds
+
+    print(
+        f"drill of {report.stack} ({report.environment}) from {report.source_region} "
+        f"into {report.target_region}:"
+    )
+    for step in report.steps:
+        state = "ok" if step.ok else "FAILED"
+        detail = f"  {step.detail}" if step.detail else ""
+        print(one_line(f"  {step.name:<8} {state:<6} {seconds(step.seconds):>12}{detail}"))
+    verdict = "passed" if report.passed else "FAILED"
+    rpo = f", RPO {seconds(report.rpo_seconds)}" if report.rpo_seconds is not None else ""
+    print(f"  measured RTO {seconds(report.rto_seconds)} (prepare to a checked rebuild){rpo}")
+    print(f"  {verdict}; audit record {record_id}")

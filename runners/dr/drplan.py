@@ -47,7 +47,7 @@ def dr_backend(cfg: Config, target: Target, region: str) -> BackendConfig:
             f"apart from {env.name}'s own state (see docs/dr.md)",
         )
     own = cfg.backend_for(stack, env)
-    merged = {**own, **statefile.fill(cfg.dr.backend, stack.name, env.name, region)}
+    merged = statefile.overlay(own, statefile.fill(cfg.dr.backend, stack.name, env.name, region))
     here = statefile.locate(stack.dir, merged, cfg.path)
     if here == statefile.locate(stack.dir, own, cfg.path):
         raise ConfigError(
@@ -59,13 +59,39 @@ def dr_backend(cfg: Config, target: Target, region: str) -> BackendConfig:
     return merged
 
 
-def dr_workspace(target: Target, region: str, tfvars: Path, timeout: float | None) -> Workspace:
+def drill_backend(cfg: Config, target: Target, region: str) -> BackendConfig:
+    """A drill's state: the rebuild's location, with ``.drill`` before ``.tfstate``.
+
+    In the same bucket and under the same prefix as the rebuild's, so the
+    same permissions cover it, and never the same object: a drill never
+    touches a real rebuild's state, nor the environment's.
+    """
+    out = dict(dr_backend(cfg, target, region))
+    for name in ("key", "path"):
+        value = out.get(name)
+        if isinstance(value, str) and value:
+            out[name] = f"{value.removesuffix('.tfstate')}.drill.tfstate"
+    return out
+
+
+def dr_workspace(
+    target: Target, region: str, tfvars: Path, timeout: float | None, drill: bool = False
+) -> Workspace:
+    """The environment's workspace, pointed at the rebuild.
+
+    Variable files, last wins: the environment's, the stack's DR files for the
+    region (``[dr.stacks.NAME] var_files``: reviewed replacements of regional
+    values, such as certificates), then what ``dr prepare`` wrote.
+    """
     ws = workspace(target, timeout)
+    recovery = target.config.dr.stack(target.stack.name, target.config.path)
+    backend = (drill_backend if drill else dr_backend)(target.config, target, region)
+    kind = "drill" if drill else "dr"
     return dataclasses.replace(
         ws,
-        backend=dr_backend(target.config, target, region),
-        data_dir=ws.data_dir.parent / f"{target.env.name}-dr-{region}",
-        var_files=(*ws.var_files, str(tfvars.resolve())),
+        backend=backend,
+        data_dir=ws.data_dir.parent / f"{target.env.name}-{kind}-{region}",
+        var_files=(*ws.var_files, *recovery.dr_var_files(region), str(tfvars.resolve())),
     )
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runners.dr.literals import Literal
+    from runners.dr.stateful import Unrestored
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Restore:
     snapshot_id: str  # the shipped copy in the target region
     taken_at: datetime
     source_snapshot: str  # runners:copy-of
+    via: str = ""  # an instance backup's member: "i-0123 /dev/sdf"
 
     def age(self, now: datetime) -> timedelta:
         return now - self.taken_at
@@ -40,11 +45,34 @@ class ImageChoice:
     name: str | None
     owner: str | None
     target_image: str
-    found_by: str  # "name and owner" or "parameter /aws/service/..."
+    found_by: str  # "copy", "name and owner" or "parameter /aws/service/..."
 
     @property
     def same_image(self) -> bool:
-        return self.found_by == "name and owner"
+        return self.found_by in ("copy", "name and owner")
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    """A record the stack manages, as its state has it in the lost region."""
+
+    address: str
+    name: str
+    type: str
+    values: str  # "10.0.1.5, 10.0.2.7" or "alias dualstack.web-123.eu-west-1.elb.amazonaws.com"
+    failover: str = ""  # PRIMARY or SECONDARY, for a failover record
+    health_check: str = ""
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    """The last ``dr drill`` of the stack into the region, from the ledger."""
+
+    at: datetime
+    rto_seconds: float  # prepare to a checked rebuild, as measured
+    steps: tuple[tuple[str, float], ...]  # (step, seconds)
+    rpo_seconds: float | None
+    passed: bool
 
 
 @dataclass(frozen=True)
@@ -79,6 +107,11 @@ class Preparation:
     missing: list[Missing] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
     manual_steps: tuple[str, ...] = ()
+    unrestored: list[Unrestored] = field(default_factory=list)  # stateful, rebuilt empty
+    literals: list[Literal] = field(default_factory=list)  # regional literals, mapped or not
+    var_files: tuple[str, ...] = ()  # the stack's DR variable files, relative to its folder
+    dns: list[DnsRecord] = field(default_factory=list)
+    last_drill: DrillResult | None = None
 
     def rpo_achieved(self) -> timedelta | None:
         """The data lost in the worst case: the age of the oldest point restored."""

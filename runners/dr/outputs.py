@@ -54,6 +54,7 @@ def meta(prep: Preparation, variables: str) -> dict[str, Any]:
                 "source_id": r.source_id,
                 "snapshot_id": r.snapshot_id,
                 "taken_at": r.taken_at.isoformat(),
+                "via": r.via or None,
             }
             for r in prep.restores
         ],
@@ -68,6 +69,19 @@ def meta(prep: Preparation, variables: str) -> dict[str, Any]:
         ],
         "zones": [list(pair) for pair in prep.zones],
         "kms_key": prep.kms_key,
+        "starts_empty": [
+            {"address": u.address, "what": u.what, "accepted": u.accepted} for u in prep.unrestored
+        ],
+        "regional_literals": [
+            {
+                "where": lit.where,
+                "text": lit.text,
+                "variable": lit.variable,
+                "mapped_by": lit.mapped_by,
+            }
+            for lit in prep.literals
+        ],
+        "var_files": list(prep.var_files),
         "missing": [{"what": m.what, "why": m.why} for m in prep.missing],
     }
 

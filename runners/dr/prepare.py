@@ -14,8 +14,8 @@ Where each input comes from, and why (docs/dr.md says the same for people):
   ``runners:taken-at``), so no other record is needed.
 - **Images, zones and the key** are looked up in the target region itself.
 
-Nothing here needs the source region: when it answers, image names are
-checked there; when it is gone, the state and the target region suffice.
+Nothing here asks the source region: on the day this runs it does not answer.
+The state comes from its replica, everything else from the target region.
 """
 
 from __future__ import annotations
@@ -25,20 +25,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from runners import log
 from runners.aws.retry import error_code
+from runners.backup import tags as T
 from runners.backup.model import Place, Snapshot
 from runners.backup.policy import Policy
-from runners.dr import images, keys, snapshots, statefile, zones
+from runners.dr import images, keys, literals, snapshots, statefile, stateful, zones
 from runners.dr.addresses import IMAGE_HOLDERS, RESTORABLE, Pattern
 from runners.dr.clients import DrClients
-from runners.dr.model import Missing, Preparation, Restore, Slot
+from runners.dr.model import DnsRecord, Missing, Preparation, Restore, Slot
 from runners.dr.settings import StackRecovery
+from runners.dr.snapshots import INSTANCE, Point
 from runners.dr.stackcode import declared_variables
 from runners.errors import InputError, UsageError
+from runners.terraform.modules import local_closure
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -49,9 +51,7 @@ if TYPE_CHECKING:
     from runners.config import Config, Environment
     from runners.dr.statefile import StackState, StateResource
 
-SOURCE_REGION = BotoConfig(
-    connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 2}
-)
+VOLUME = "ebs-volume"
 
 _EMPTY = {
     "ebs-volume": "the plan creates this volume empty",
@@ -108,9 +108,9 @@ def prepare(
             )
     state = _state(request, clients, prep)
     place = Place(request.account, target)
-    if state is not None:
-        _restores(request, clients, state, place, prep)
-        _images(request, clients, state, prep)
+    _restores(request, clients, state, place, prep)
+    prep.dns = dns_records(state)
+    _images(request, clients, state, prep)
     _zones(request, clients, state, prep)
     kms: KMSClient = clients.kms(target, request.account)
     key = keys.resolve(kms, policy.kms_key_alias, target)
@@ -119,10 +119,12 @@ def prepare(
     else:
         prep.kms_key = key
     prep.variables = variables(recovery, prep, declared)
+    _literals(request, prep)
     return prep
 
 
-def _state(request: Request, clients: DrClients, prep: Preparation) -> StackState | None:
+def _state(request: Request, clients: DrClients, prep: Preparation) -> StackState:
+    """The stack's state, from the replica ``[dr.state]`` names; StateUnreadable when it cannot be."""
     cfg, env = request.cfg, request.env
     stack = cfg.stack(request.recovery.stack)
     overlay = statefile.fill(cfg.dr.state, stack.name, env.name, request.target_region)
@@ -132,18 +134,24 @@ def _state(request: Request, clients: DrClients, prep: Preparation) -> StackStat
     s3: S3Client | None = None
     if location.backend == "s3":
         s3 = clients.client("s3", location.region or env.region, request.account)
-    try:
-        state = statefile.parse(statefile.fetch(location, s3), location)
-    except InputError as exc:
-        prep.missing.append(
-            Missing("state", str(exc), "no volume, database or image can be mapped without it")
-        )
-        return None
-    except BotoCoreError as exc:
-        prep.missing.append(Missing("state", f"cannot read {location}: {type(exc).__name__}"))
-        return None
+    state = statefile.parse(statefile.fetch(location, s3), location)
     prep.state_serial = state.serial
     return state
+
+
+def dns_records(state: StackState) -> list[DnsRecord]:
+    return [
+        DnsRecord(
+            r.address,
+            r.attributes.get("name", ""),
+            r.attributes.get("type", ""),
+            r.attributes.get("records", ""),
+            r.attributes.get("failover", ""),
+            r.attributes.get("health_check_id", ""),
+        )
+        for r in state.resources
+        if r.mode == "managed" and r.type == "aws_route53_record"
+    ]
 
 
 def matches(state: StackState, pattern: Pattern) -> list[tuple[str, StateResource]]:
@@ -162,11 +170,16 @@ def _slot(variable: str, pattern: Pattern, key: str) -> Slot:
 
 def _restores(
     request: Request, clients: DrClients, state: StackState, place: Place, prep: Preparation
-) -> None:
+) -> set[str]:
+    """Map each volume and database the patterns pick; the addresses they pick."""
     wanted = request.recovery.snapshots
-    kinds = sorted({RESTORABLE[p.resource_type][0] for p in wanted.values()})
-    listed, failed = snapshots.shipped(clients, place, request.policy.name, kinds)
+    kinds = {RESTORABLE[p.resource_type][0] for p in wanted.values()}
+    if VOLUME in kinds:
+        kinds.add(INSTANCE)  # a volume may be restored from its instance's backup
+    listed, failed = snapshots.shipped(clients, place, request.policy.name, sorted(kinds))
     points = snapshots.newest_points(listed, place.region)
+    members = snapshots.instance_members(points)
+    covered: set[str] = set()
     for variable, pattern in wanted.items():
         kind, attribute = RESTORABLE[pattern.resource_type]
         found = matches(state, pattern)
@@ -175,33 +188,57 @@ def _restores(
                 Missing(variable, f"no resource in the state matches {pattern.text}", _EMPTY[kind])
             )
         for key, resource in found:
+            covered.add(resource.address)
             slot = _slot(variable, pattern, key)
             source_id = resource.attributes.get(attribute)
+            snap = _newest(kind, source_id, points, members) if source_id else None
             if not source_id:
                 why = f"{resource.address} has no {attribute} in the state"
                 prep.missing.append(Missing(str(slot), why, _EMPTY[kind]))
-            elif kind in failed:
+            elif snap is None and kind in failed:
                 why = f"cannot list {kind} snapshots in {place}: {failed[kind]}"
                 prep.missing.append(Missing(str(slot), why, _EMPTY[kind]))
-            elif (kind, source_id) not in points:
+            elif snap is None:
+                also = " or of an instance backup holding it" if kind == VOLUME else ""
                 why = (
-                    f"no completed copy of {kind} {source_id} in {place.region} "
+                    f"no completed copy of {kind} {source_id}{also} in {place.region} "
                     f"(policy {request.policy.name})"
                 )
                 prep.missing.append(Missing(str(slot), why, _EMPTY[kind]))
             else:
-                prep.restores.append(_restore(slot, resource, points[(kind, source_id)][0]))
+                prep.restores.append(_restore(slot, resource, snap, source_id))
+    start_empty = request.recovery.start_empty
+    prep.unrestored = stateful.unrestored(state, covered, start_empty)
+    prep.unrestored += stateful.orphan_members(state, points, start_empty)
+    for item in prep.unrestored:
+        if not item.accepted:
+            prep.missing.append(Missing(item.address, item.why, item.consequence))
+    return covered
 
 
-def _restore(slot: Slot, resource: StateResource, snap: Snapshot) -> Restore:
+def _newest(
+    kind: str, source_id: str, points: dict[tuple[str, str], Point], members: dict[str, Snapshot]
+) -> Snapshot | None:
+    """The newest completed copy that restores ``source_id``: its own backup or its instance's."""
+    candidates = [points[(kind, source_id)][0]] if (kind, source_id) in points else []
+    if kind == VOLUME and source_id in members:
+        candidates.append(members[source_id])
+    return max(candidates, key=lambda s: s.taken_at, default=None)
+
+
+def _restore(slot: Slot, resource: StateResource, snap: Snapshot, source_id: str) -> Restore:
+    via = ""
+    if snap.kind == INSTANCE:
+        via = f"{snap.source_id} {snap.tags.get(T.DEVICE, '')}".strip()
     return Restore(
         slot=slot,
         address=resource.address,
         kind=snap.kind,
-        source_id=snap.source_id,
+        source_id=source_id,
         snapshot_id=snap.id,
         taken_at=snap.taken_at,
         source_snapshot=snap.copy_of or "",
+        via=via,
     )
 
 
@@ -209,20 +246,15 @@ def _images(request: Request, clients: DrClients, state: StackState, prep: Prepa
     if not request.recovery.images:
         return
     ssm: SSMClient = clients.client("ssm", request.target_region, request.account)
-    # The source region may be the one that is gone: ask it briefly, once, rather
-    # than let the standard retries hold the on-call person for minutes.
-    source: EC2Client = clients.session(request.account).client(
-        "ec2", region_name=request.env.region, config=SOURCE_REGION
-    )
     lookup = images.ImageLookup(
         state=state,
-        source=source,
         target=clients.ec2(request.target_region, request.account),
         ssm=ssm,
         source_region=request.env.region,
         target_region=request.target_region,
         parameter=request.recovery.image_parameter,
     )
+    wanted: list[tuple[Slot, StateResource, str]] = []
     for variable, pattern in request.recovery.images.items():
         attribute = IMAGE_HOLDERS[pattern.resource_type]
         found = matches(state, pattern)
@@ -235,22 +267,27 @@ def _images(request: Request, clients: DrClients, state: StackState, prep: Prepa
             image_id = resource.attributes.get(attribute)
             if not image_id:
                 prep.missing.append(Missing(str(slot), f"{resource.address} has no {attribute}"))
-                continue
-            try:
-                choice = images.resolve(lookup, slot, resource.address, image_id)
-            except (ClientError, BotoCoreError) as exc:
-                choice = Missing(
-                    str(slot), f"cannot look images up in {prep.target_region}: {_code(exc)}"
-                )
-            if isinstance(choice, Missing):
-                prep.missing.append(choice)
             else:
-                prep.images.append(choice)
+                wanted.append((slot, resource, image_id))
+    try:
+        lookup.remember(i for _, _, i in wanted if not state.image_facts(i))
+    except (ClientError, BotoCoreError) as exc:
+        # Without the records, copies and the state's own lookups still answer.
+        log.warn(f"cannot read the backup records of images in {prep.target_region}: {_code(exc)}")
+    for slot, resource, image_id in wanted:
+        try:
+            choice = images.resolve(lookup, slot, resource.address, image_id)
+        except (ClientError, BotoCoreError) as exc:
+            choice = Missing(
+                str(slot), f"cannot look images up in {prep.target_region}: {_code(exc)}"
+            )
+        if isinstance(choice, Missing):
+            prep.missing.append(choice)
+        else:
+            prep.images.append(choice)
 
 
-def _zones(
-    request: Request, clients: DrClients, state: StackState | None, prep: Preparation
-) -> None:
+def _zones(request: Request, clients: DrClients, state: StackState, prep: Preparation) -> None:
     ec2: EC2Client = clients.ec2(request.target_region, request.account)
     try:
         target = zones.available(ec2)
@@ -259,11 +296,49 @@ def _zones(
             Missing("zones", f"cannot list {prep.target_region}'s zones: {_code(exc)}")
         )
         return
-    source = state.zones(request.env.region) if state is not None else []
+    source = state.zones(request.env.region)
     chosen, pairs, problem = zones.by_index(source, target, request.recovery.zones)
     prep.target_zones, prep.zones = chosen, pairs
     if problem is not None:
         prep.missing.append(problem)
+
+
+def _literals(request: Request, prep: Preparation) -> None:
+    """The stack's regional literals; the DR variable files must exist."""
+    cfg, env, recovery = request.cfg, request.env, request.recovery
+    stack = cfg.stack(recovery.stack)
+    prep.var_files = recovery.dr_var_files(request.target_region)
+    dr_files = tuple(stack.dir / name for name in prep.var_files)
+    for name, path in zip(prep.var_files, dr_files, strict=True):
+        if not path.is_file():
+            prep.missing.append(
+                Missing(
+                    f"var file {name}",
+                    f"[dr.stacks.{stack.name}] var_files names {stack.rel_dir}/{name}, which "
+                    "does not exist",
+                    f"the values it would set for {request.target_region} are not set",
+                )
+            )
+    try:
+        code_dirs = tuple(p for p in local_closure(stack.dir) if p.is_dir())
+    except InputError:
+        code_dirs = (stack.dir.resolve(),)  # dr plan reports the configuration error itself
+    sources = literals.Sources(
+        root=cfg.root,
+        code_dirs=code_dirs,  # the stack's own folder first
+        var_files=tuple(stack.dir / f for f in stack.var_files.get(env.name, ())),
+        dr_var_files=dr_files,
+    )
+    prep.literals = literals.scan(sources, env.region, set(prep.variables), "dr.auto.tfvars.json")
+    for lit in prep.literals:
+        if lit.mapped_by is None:
+            prep.missing.append(
+                Missing(
+                    lit.where,
+                    f"regional literal {lit.describe()} names {env.region}",
+                    f"the rebuild uses the {env.region} value in {request.target_region}",
+                )
+            )
 
 
 def variables(recovery: StackRecovery, prep: Preparation, declared: set[str]) -> dict[str, Any]:

@@ -31,6 +31,18 @@ def hours(value: float) -> str:
     return f"{value:g} h"
 
 
+def seconds(value: float) -> str:
+    """A measured time: ``42 s``, ``3 min 20 s``, ``1 h 5 min``."""
+    total = max(0, round(value))
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    h, minutes = divmod(minutes, 60)
+    return f"{h} h {minutes} min"
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("runners", "templates/dr"),
@@ -39,11 +51,21 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
     )
-    env.globals.update(when=when, duration=duration, hours=hours)
+    env.globals.update(when=when, duration=duration, hours=hours, seconds=seconds)
     return env
 
 
-def render(prep: Preparation, out_dir: Path, source_regions: Sequence[str]) -> str:
+SECRET_TYPES = ("aws_secretsmanager_secret", "aws_ssm_parameter")
+
+
+def render(
+    prep: Preparation,
+    out_dir: Path,
+    source_regions: Sequence[str],
+    approvers: Sequence[str] = (),
+    smoke: str | None = None,
+) -> str:
+    secrets = [u for u in prep.unrestored if u.type in SECRET_TYPES]
     return (
         _env()
         .get_template("runbook.md.j2")
@@ -53,5 +75,8 @@ def render(prep: Preparation, out_dir: Path, source_regions: Sequence[str]) -> s
             out_dir=out_dir,
             version=__version__,
             source_regions=", ".join(source_regions) or prep.source_region,
+            approvers=list(approvers),
+            smoke=smoke,
+            secrets=secrets,
         )
     )

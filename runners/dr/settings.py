@@ -25,6 +25,18 @@ _DB_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 
 
 @dataclass(frozen=True)
+class DrillSettings:
+    """``[dr.stacks.NAME.drill]``: what ``dr drill`` passes, checks and runs."""
+
+    # Variables for the drill's copy only, after the prepared ones: what lets
+    # the drill destroy what it built (deletion protection off, no final snapshots).
+    variables: Mapping[str, str | int | bool] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()  # outputs that must be set (not null, not empty) after apply
+    smoke: str | None = None  # a command run after apply; exit 0 is a pass
+    smoke_timeout_minutes: float = 10.0
+
+
+@dataclass(frozen=True)
 class StackRecovery:
     """``[dr.stacks.NAME]``: which variables of the stack disaster recovery sets, from what."""
 
@@ -37,6 +49,14 @@ class StackRecovery:
     images: Mapping[str, Pattern] = field(default_factory=dict)  # variable -> instances to re-image
     image_parameter: str | None = None  # SSM parameter: the image when the same one is not there
     manual_steps: tuple[str, ...] = ()
+    start_empty: tuple[
+        str, ...
+    ] = ()  # address globs of stateful resources rebuilt empty, on purpose
+    var_files: tuple[str, ...] = ()  # the stack's DR variable files ({region} filled in)
+    drill: DrillSettings = field(default_factory=DrillSettings)
+
+    def dr_var_files(self, region: str) -> tuple[str, ...]:
+        return tuple(f.replace("{region}", region) for f in self.var_files)
 
     def variables(self) -> list[str]:
         named = [self.region_variable, self.zones_variable, self.kms_key_variable]
@@ -155,6 +175,9 @@ def _stack(name: str, t: Table, parent: Table, stacks: Mapping[str, Stack]) -> S
         "images",
         "image_parameter",
         "manual_steps",
+        "start_empty",
+        "var_files",
+        "drill",
     )
     zones = t.int("zones", 0, minimum=0) or None
     parameter = t.str("image_parameter")
@@ -174,6 +197,9 @@ def _stack(name: str, t: Table, parent: Table, stacks: Mapping[str, Stack]) -> S
         images=_patterns(t.table("images"), IMAGE_HOLDERS, "what is re-imaged"),
         image_parameter=parameter,
         manual_steps=t.str_list("manual_steps"),
+        start_empty=t.str_list("start_empty"),
+        var_files=_var_files(t),
+        drill=_drill(t.table("drill")),
     )
     t.check_unknown()
     seen: set[str] = set()
@@ -182,6 +208,33 @@ def _stack(name: str, t: Table, parent: Table, stacks: Mapping[str, Stack]) -> S
             raise t.fail(variable, f"variable {variable!r} is set twice")
         seen.add(variable)
     return recovery
+
+
+def _var_files(t: Table) -> tuple[str, ...]:
+    files = t.str_list("var_files")
+    for name in files:
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise t.fail(
+                "var_files",
+                f"expected files in the stack's folder ({{region}} allowed), got {name!r}",
+            )
+    return files
+
+
+def _drill(t: Table) -> DrillSettings:
+    t.only("variables", "outputs", "smoke", "smoke_timeout_minutes")
+    variables = t.scalar_map("variables")
+    for name in variables:
+        if not _VARIABLE.match(name):
+            raise t.table("variables").fail(name, "expected a Terraform variable name as the key")
+    drill = DrillSettings(
+        variables=variables,
+        outputs=t.str_list("outputs"),
+        smoke=t.str("smoke"),
+        smoke_timeout_minutes=t.float("smoke_timeout_minutes", 10.0, minimum=0.1),
+    )
+    t.check_unknown()
+    return drill
 
 
 def _verify(t: Table) -> VerifySettings:

@@ -16,10 +16,12 @@ from collections.abc import Iterable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from runners.aws.retry import error_code
+from runners.backup import tags as T
 from runners.backup.engines import ENGINES, Clients
 from runners.backup.model import Place, Snapshot
 
 Point = tuple[Snapshot, ...]
+INSTANCE = "ec2-instance"
 
 
 def newest_points(snapshots: Iterable[Snapshot], region: str) -> dict[tuple[str, str], Point]:
@@ -70,3 +72,23 @@ def shipped(
             continue
         found += [s for s in listed if s.kind in members]
     return found, failed
+
+
+def instance_members(points: dict[tuple[str, str], Point]) -> dict[str, Snapshot]:
+    """volume id -> its snapshot in its instance's newest complete point (``newest_points``).
+
+    An instance backup (``CreateSnapshots``) holds all the instance's volumes at
+    one instant; each member and its copy carry the volume it was taken of
+    (``runners:source-volume``) and its device. A volume restored from it is
+    taken from the instance's newest complete point, so the volumes of one
+    server restore to the same instant. Pure.
+    """
+    found: dict[str, Snapshot] = {}
+    for (kind, _instance), members in points.items():
+        if kind != INSTANCE:
+            continue
+        for snap in members:
+            volume = snap.tags.get(T.SOURCE_VOLUME)
+            if volume:
+                found[volume] = snap
+    return found

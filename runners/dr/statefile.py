@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from runners.aws.retry import error_code
 from runners.dr.addresses import instance_address
 from runners.dr.stackcode import backend_type
-from runners.errors import ConfigError, InputError
+from runners.errors import ConfigError, RunnersError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -33,8 +33,20 @@ AWS_OPERATIONS: dict[str, frozenset[str]] = {"s3": frozenset({"GetObject"})}
 
 # The attributes disaster recovery needs; everything else in the state is dropped.
 KEPT = frozenset(
-    {"id", "identifier", "cluster_identifier", "ami", "availability_zone", "name", "owner_id"}
+    {
+        "id",
+        "identifier",
+        "cluster_identifier",
+        "ami",
+        "availability_zone",
+        "name",
+        "owner_id",
+        "device_name",  # aws_volume_attachment: which device of which instance a volume is
+        "volume_id",
+        "instance_id",
+    }
 )
+ROOT_VOLUME = "root_volume_id"  # kept from an aws_instance's root_block_device
 
 
 @dataclass(frozen=True)
@@ -120,22 +132,48 @@ def locate(stack_dir: Path, settings: BackendConfig, config_path: Path) -> State
     return StateLocation("s3", bucket=bucket, key=key, region=str(region) if region else None)
 
 
+class StateUnreadable(RunnersError):
+    """The state cannot be read: nothing can be mapped without it (exit 1, one line)."""
+
+
+# What an S3 error code means for the person reading the line.
+_S3_HINTS = {
+    "NoSuchKey": "no such object: has the stack been applied, and is the state bucket replicated?",
+    "NoSuchBucket": "no such bucket in that region: check [dr.state]",
+    "InvalidObjectState": (
+        "the object is archived (Glacier or Deep Archive): restore it (s3api restore-object) "
+        "and run again; the backup-region module keeps state objects out of archive classes"
+    ),
+    "AccessDenied": "access denied: the plan role's RunnerRecoveryState statement must cover it",
+}
+
+
 def fetch(location: StateLocation, s3: S3Client | None) -> bytes:
-    """The state file's bytes, or InputError saying why it could not be read."""
+    """The state file's bytes, or StateUnreadable naming the object and why."""
     if location.path is not None:
         try:
             return location.path.read_bytes()
         except FileNotFoundError:
-            raise InputError(f"no state at {location}: has the stack been applied?") from None
+            raise StateUnreadable(
+                f"cannot read the state {location}: no such file; has the stack been applied?"
+            ) from None
         except OSError as exc:
-            raise InputError(f"cannot read the state at {location}: {exc.strerror}") from None
+            raise StateUnreadable(f"cannot read the state {location}: {exc.strerror}") from None
     if s3 is None:
-        raise InputError(f"no S3 client to read the state at {location}")
+        raise StateUnreadable(f"cannot read the state {location}: no S3 client")
     try:
         body = s3.get_object(Bucket=str(location.bucket), Key=str(location.key))["Body"]
         return body.read()
     except ClientError as exc:
-        raise InputError(f"cannot read the state at {location}: {error_code(exc)}") from None
+        code = error_code(exc)
+        raise StateUnreadable(
+            f"cannot read the state {location}: {code}: {_S3_HINTS.get(code, 'S3 refused it')}"
+        ) from None
+    except BotoCoreError as exc:
+        raise StateUnreadable(
+            f"cannot read the state {location}: {type(exc).__name__} (S3 in "
+            f"{location.region or 'the default region'} did not answer)"
+        ) from None
 
 
 def parse(data: bytes, location: StateLocation) -> StackState:
@@ -143,23 +181,57 @@ def parse(data: bytes, location: StateLocation) -> StackState:
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"the state at {location} is not JSON") from None
+        raise StateUnreadable(
+            f"cannot read the state {location}: not JSON (a damaged or partial copy)"
+        ) from None
     if not isinstance(doc, dict) or doc.get("version") != 4:
         version = doc.get("version") if isinstance(doc, dict) else None
-        raise InputError(f"the state at {location} has format version {version!r}, expected 4")
+        raise StateUnreadable(
+            f"cannot read the state {location}: format version {version!r}, expected 4"
+        )
     found: list[StateResource] = []
     for res in doc.get("resources") or []:
         if not isinstance(res, dict):
             continue
         for inst in res.get("instances") or []:
-            found.append(_resource(res, inst))
+            if isinstance(inst, dict):
+                found.append(_resource(res, inst))
     serial = doc.get("serial")
     return StackState(location, serial if isinstance(serial, int) else None, tuple(found))
+
+
+def _first(value: object) -> dict[str, Any]:
+    """The one block of a nested block list, as the provider writes it, or {}."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return value[0]
+    return {}
+
+
+def _record(attrs: dict[str, Any]) -> dict[str, str]:
+    """A DNS record's name, type, values, and failover role: for the runbook's DNS section."""
+    out = {k: str(attrs[k]) for k in ("type", "zone_id", "set_identifier", "ttl") if attrs.get(k)}
+    values = attrs.get("records")
+    if isinstance(values, list):
+        out["records"] = ", ".join(str(v) for v in values)
+    alias = _first(attrs.get("alias"))
+    if alias.get("name"):
+        out["records"] = f"alias {alias['name']}"
+    failover = _first(attrs.get("failover_routing_policy"))
+    if failover.get("type"):
+        out["failover"] = str(failover["type"])
+    if attrs.get("health_check_id"):
+        out["health_check_id"] = str(attrs["health_check_id"])
+    return out
 
 
 def _resource(res: dict[str, Any], inst: dict[str, Any]) -> StateResource:
     attrs = inst.get("attributes") or {}
     kept = {k: str(v) for k, v in attrs.items() if k in KEPT and isinstance(v, str | int) and v}
+    root = _first(attrs.get("root_block_device"))
+    if root.get("volume_id"):
+        kept[ROOT_VOLUME] = str(root["volume_id"])
+    if res.get("type") == "aws_route53_record":
+        kept.update(_record(attrs))
     mode = str(res.get("mode", "managed"))
     address = instance_address(
         res.get("module"), mode, str(res.get("type")), str(res.get("name")), inst.get("index_key")

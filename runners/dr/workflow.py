@@ -86,8 +86,12 @@ def prepare_into(
     request = Request(cfg, recovery, env, policy, region, account_for(env, policy))
     log.step(f"prepare {stack} ({env.name}) for {region}")
     prep = prepare(request, clients, now)
+    from runners.dr import drill
+    from runners.stacks import Target
+
+    prep.last_drill = drill.last_recorded(Target(cfg, cfg.stack(stack), env), region)
     regions = policy.selection.regions or (env.region,)
-    text = runbook.render(prep, folder, regions)
+    text = runbook.render(prep, folder, regions, env.approvers, recovery.drill.smoke)
     folder.mkdir(parents=True, exist_ok=True)
     outputs.write(folder, prep, text)
     return Prepared(prep, folder)

@@ -4,7 +4,7 @@ The merge-request zone is a folder holding the multibranch job: it plans each
 merge request with the plan-only keys and posts the report. The production
 zone is another folder: the production job (plan, approval, apply), the
 backup, on-demand backup, verify-restore and ship-s3 jobs, one drift job per
-stack and the DR job. Each job is a jinja2 XML template of the runners library
+stack, the weekly DR rehearsal (dr-prepare) and the DR job. Each job is a jinja2 XML template of the runners library
 (``pipelines/jobs/``); a production-zone job carries its pipeline inline, the
 library's ``pipelines/*.Jenkinsfile`` with the client's values written in
 (runners.jenkins.library), and its schedule in its properties.
@@ -204,8 +204,20 @@ def _production(cfg: Config) -> list[JobSpec]:
         specs.append(
             job(f"drift-{stack}", "drift.xml.j2", "drift.Jenkinsfile", when.drift, stack=stack)
         )
+    env = cfg.environments[settings.environment or ""]
+    rehearsed = [n for n in cfg.dr.stacks if env.name in cfg.stacks[n].environments]
+    if rehearsed and env.backup_region:
+        # The weekly rehearsal of dr prepare: what a rebuild could not map, seen in time.
+        specs.append(
+            job(
+                "dr-prepare",
+                "dr-prepare.xml.j2",
+                "dr-prepare.Jenkinsfile",
+                when.dr_prepare,
+                to_region=env.backup_region,
+            )
+        )
     if settings.dr_job:
-        env = cfg.environments[settings.environment or ""]
         deployed = [s.name for s in cfg.stacks.values() if env.name in s.environments]
         specs.append(
             job(

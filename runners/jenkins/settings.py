@@ -42,10 +42,11 @@ PRODUCTION_ONLY_CREDENTIALS = frozenset({WRITE_CREDENTIAL, BACKUP_CREDENTIAL, SI
 
 # When the scheduled jobs run, unless [jenkins.schedules] says otherwise.
 DEFAULT_SCHEDULES = {
-    "backup": "H 2 * * *",
+    "backup": "H 2 * * *",  # nightly: backup, ship, prune, report
     "drift": "H 5 * * *",
-    "ship_s3": "H 3 * * *",
-    "verify_restore": "H 4 * * 0",
+    "ship_s3": "H * * * *",  # hourly
+    "verify_restore": "H 4 * * *",  # nightly, after the backup job has shipped
+    "dr_prepare": "H 6 * * 1",  # weekly, on a Monday morning, when someone reads the result
 }
 _CRON_FIELD = re.compile(r"^(\*|H|[0-9A-Za-z]+)([-,/()0-9A-Za-z*]*)$")
 
@@ -93,6 +94,7 @@ class Schedules:
     drift: str = DEFAULT_SCHEDULES["drift"]
     ship_s3: str = DEFAULT_SCHEDULES["ship_s3"]
     verify_restore: str = DEFAULT_SCHEDULES["verify_restore"]
+    dr_prepare: str = DEFAULT_SCHEDULES["dr_prepare"]
 
 
 @dataclass(frozen=True)

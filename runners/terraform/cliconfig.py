@@ -154,9 +154,8 @@ def discover_mirror(
 ) -> Path | None:
     """A mirror on this machine that holds ``provider``: the folder holding ``registry.terraform.io``.
 
-    For the test suite, ``make lint`` and ``make demo REAL=1``, which find the
-    machine image's mirror themselves; runs configured by ``runners.toml``
-    name theirs. Looks ``depth`` levels below ``root``, skipping the kernel's
+    For the test suite and ``make lint``, which find the machine image's
+    mirror themselves; runs configured by ``runners.toml`` name theirs. Looks ``depth`` levels below ``root``, skipping the kernel's
     pseudo file systems.
     """
     host = provider.split("/", 1)[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from runners.config import BackendConfig
 from runners.terraform import plantext, plugincache
@@ -161,3 +162,30 @@ class Workspace:
         return self._run(
             build_args(["apply"], {"input": "false", "no_color": not self.color}, [str(planfile)])
         )
+
+    def destroy(self) -> Result:
+        """Destroy everything the state holds, with the workspace's variables (a drill's clean-up)."""
+        return self._run(
+            build_args(
+                ["destroy"],
+                {
+                    "auto_approve": True,
+                    "input": "false",
+                    "no_color": not self.color,
+                    "var_file": list(self.var_files) or None,
+                },
+            )
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        """``output -json``: name -> {"value", "sensitive", "type"}, as Terraform gives it."""
+        import json
+
+        out = self._run(build_args(["output"], {"json": True}), stream=False).stdout
+        data = json.loads(out or "{}")
+        return data if isinstance(data, dict) else {}
+
+    def state_addresses(self) -> list[str]:
+        """``state list``: the address of every resource the state still holds."""
+        out = self._run(["state", "list"], stream=False).stdout
+        return [line.strip() for line in out.splitlines() if line.strip()]

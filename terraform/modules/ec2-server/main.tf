@@ -49,7 +49,7 @@ resource "aws_ebs_volume" "data" {
   encrypted         = true
   kms_key_id        = var.kms_key_arn
   snapshot_id       = var.snapshot_id
-  final_snapshot    = true
+  final_snapshot    = var.final_snapshot
   tags              = local.volume_tags
 
   lifecycle {

@@ -118,6 +118,12 @@ variable "data_volume" {
   }
 }
 
+variable "final_snapshot" {
+  description = "Snapshot the data volume when it is destroyed. Only a disaster-recovery drill, whose volume is a restore of a shipped copy, turns it off."
+  type        = bool
+  default     = true
+}
+
 variable "snapshot_id" {
   description = "Restore the data volume from this EBS snapshot (disaster recovery). Changing it later does not replace the volume."
   type        = string

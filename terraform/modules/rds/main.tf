@@ -121,8 +121,8 @@ resource "aws_db_instance" "this" {
   copy_tags_to_snapshot     = true
   delete_automated_backups  = false
   deletion_protection       = var.deletion_protection
-  skip_final_snapshot       = false
-  final_snapshot_identifier = "${var.identifier}-final"
+  skip_final_snapshot       = !var.final_snapshot
+  final_snapshot_identifier = var.final_snapshot ? "${var.identifier}-final" : null
 
   enabled_cloudwatch_logs_exports       = local.log_exports[var.engine]
   monitoring_interval                   = 60

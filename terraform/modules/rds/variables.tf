@@ -166,6 +166,12 @@ variable "deletion_protection" {
   default     = true
 }
 
+variable "final_snapshot" {
+  description = "Take the snapshot <identifier>-final when the database is deleted. Only a disaster-recovery drill, whose database is a restore of a shipped copy, turns it off."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for every resource the module creates."
   type        = map(string)

@@ -163,7 +163,9 @@ module "server" {
   kms_key_arn        = aws_kms_key.data.arn
   ami_id             = lookup(var.ami_ids, each.key, null)
 
-  detailed_monitoring = var.features.detailed_monitoring
+  detailed_monitoring    = var.features.detailed_monitoring
+  termination_protection = var.deletion_protection
+  final_snapshot         = var.final_snapshots
 
   data_volume = { size_gb = each.value.data_gb, mount_point = "/srv" }
   snapshot_id = lookup(var.snapshot_ids, each.key, null)
@@ -195,6 +197,8 @@ module "database" {
   kms_key_arn          = aws_kms_key.data.arn
   snapshot_identifier  = var.snapshot_identifier
   restore_kms_key_arn  = var.database_kms_key_arn
+  deletion_protection  = var.deletion_protection
+  final_snapshot       = var.final_snapshots
   backup_tag           = local.backup_tag
 }
 
@@ -228,12 +232,13 @@ module "shared" {
 module "web_lb" {
   source = "../../modules/load-balancer"
 
-  name               = substr("${local.name}-web", 0, 32)
-  vpc_id             = module.network.vpc_id
-  subnet_ids         = values(module.network.public_subnet_ids)
-  security_group_ids = [aws_security_group.tier["public-lb"].id]
-  certificate_arn    = var.certificate_arn
-  access_log_bucket  = module.logging.access_log_bucket
+  name                = substr("${local.name}-web", 0, 32)
+  vpc_id              = module.network.vpc_id
+  subnet_ids          = values(module.network.public_subnet_ids)
+  security_group_ids  = [aws_security_group.tier["public-lb"].id]
+  certificate_arn     = var.certificate_arn
+  access_log_bucket   = module.logging.access_log_bucket
+  deletion_protection = var.deletion_protection
   applications = {
     web = {
       priority   = 10
@@ -247,13 +252,14 @@ module "web_lb" {
 module "api_lb" {
   source = "../../modules/load-balancer"
 
-  name               = substr("${local.name}-api", 0, 32)
-  internal           = true
-  vpc_id             = module.network.vpc_id
-  subnet_ids         = values(module.network.private_subnet_ids)
-  security_group_ids = [aws_security_group.tier["internal-lb"].id]
-  certificate_arn    = var.api.certificate_arn
-  access_log_bucket  = module.logging.access_log_bucket
+  name                = substr("${local.name}-api", 0, 32)
+  internal            = true
+  vpc_id              = module.network.vpc_id
+  subnet_ids          = values(module.network.private_subnet_ids)
+  security_group_ids  = [aws_security_group.tier["internal-lb"].id]
+  certificate_arn     = var.api.certificate_arn
+  access_log_bucket   = module.logging.access_log_bucket
+  deletion_protection = var.deletion_protection
   applications = {
     api = {
       priority          = 10

@@ -211,3 +211,17 @@ variable "database_kms_key_arn" {
   type        = string
   default     = null
 }
+
+# --- Protection -------------------------------------------------------------
+
+variable "deletion_protection" {
+  description = "Refuse deleting the database, the load balancers and the servers. To destroy the stack, first apply false in a reviewed change, then destroy. A disaster-recovery drill builds its copy with false, so it can clean up."
+  type        = bool
+  default     = true
+}
+
+variable "final_snapshots" {
+  description = "Snapshot the database and the data volumes when they are deleted. Only a disaster-recovery drill, whose data is a restore of shipped copies, turns this off."
+  type        = bool
+  default     = true
+}
