@@ -306,11 +306,40 @@ def test_a_production_build_started_by_a_person_applies_after_approval(
     assert applied["approved_by"] == "alice"
     assert applied["triggered_by"] == "olivia"
     assert applied["commit"] == merged
+    assert "accepted the difference" not in json.dumps(applied)  # ACCEPT_DIFFERENCE not ticked
     assert applied["build_url"] == (
         "https://jenkins.example.invalid/job/client/job/production/job/terraform/1/"
     )
     assert platform.lock_objects() == []
     assert result.find(*jenkins.secrets()) == []
+
+
+@pytest.mark.slow
+def test_an_approver_who_ticks_accept_difference_is_recorded_as_accepting_it(
+    jenkins: Jenkins, platform: Platform, tmp_path: Path
+) -> None:
+    """Merged without a merge-request build: no reviewed plan, and the approver says so."""
+    jenkins = production_zone(jenkins)
+    platform.change(FEATURE, DANA, BIGGER, "17")
+    platform.merge(FEATURE)
+
+    result = jenkins.run(
+        as_synced("production.Jenkinsfile", platform.repo.root, "production", tmp_path),
+        job=PRODUCTION_JOB,
+        causes=[Cause.user("olivia", "Olivia Ops")],
+        inputs=[Input.approve("alice", CONFIRM_DESTROY="1", ACCEPT_DIFFERENCE=True)],
+    )
+    show(result)
+
+    assert result.result == "SUCCESS"
+    # The ticked box reached `runners apply` as --accept-difference: only that flag writes this.
+    [applied] = [
+        r
+        for r in platform.audit()
+        if r["kind"] == "apply" and r["build_url"] is not None and r["result"] != "started"
+    ]
+    assert applied["result"] == "applied"
+    assert "accepted the difference" in json.dumps(applied)
 
 
 @pytest.mark.slow
