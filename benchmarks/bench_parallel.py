@@ -9,9 +9,19 @@ passes a proxy on loopback that holds it ``LATENCY`` seconds first: the
 stand-in for an AWS round trip. Target: the ``--jobs 4`` wall time within
 0.35 times the serial (``--jobs 1``) one.
 
+The remote states are read in a dependency chain: each data source's
+``config`` takes its key from the previous state's outputs, so Terraform
+cannot read one before the one before it has answered. That is the shape of a
+real refresh, which follows the dependency graph (the VPC, then its subnets,
+then the instances in them, then the records pointing at those), each level a
+round trip after the last; Terraform's own parallelism only helps across
+siblings. Read side by side (12 independent reads), a plan waited on about
+one round trip, so the bench measured CPU, not the latency a real plan waits
+on, and the stand-in AWS (moto and the proxy) took the same 2 cores the plans
+need, which real AWS does not.
+
 A second row, information only, shows where a --jobs 4 run's CPU goes: the
-runners process and its Terraforms, beside the moto server and the proxy. The
-stand-in AWS spends the same 2 cores the plans need, which real AWS does not.
+runners process and its Terraforms, beside the moto server and the proxy.
 """
 
 from __future__ import annotations
@@ -55,27 +65,34 @@ resource "terraform_data" "service" {
 
 
 def stack_tf(name: str) -> str:
-    reads = "".join(
-        textwrap.dedent(f"""\
-            data "terraform_remote_state" "{shared}" {{
-              backend = "s3"
-              config = {{
-                bucket                      = "bench-state"
-                key                         = "shared/{shared}.tfstate"
-                region                      = "eu-west-1"
-                use_path_style              = true
-                skip_credentials_validation = true
-                skip_requesting_account_id  = true
-              }}
-            }}
+    """The stack's remote-state reads, each keyed by the previous state's outputs."""
+    reads = []
+    for i, shared in enumerate(SHARED):
+        key = (
+            f'"shared/{shared}.tfstate"'
+            if i == 0
+            else f"data.terraform_remote_state.{SHARED[i - 1]}.outputs.next"
+        )
+        reads.append(
+            textwrap.dedent(f"""\
+                data "terraform_remote_state" "{shared}" {{
+                  backend = "s3"
+                  config = {{
+                    bucket                      = "bench-state"
+                    key                         = {key}
+                    region                      = "eu-west-1"
+                    use_path_style              = true
+                    skip_credentials_validation = true
+                    skip_requesting_account_id  = true
+                  }}
+                }}
 
-            """)
-        for shared in SHARED
-    )
+                """)
+        )
     ids = ", ".join(f"data.terraform_remote_state.{s}.outputs.id" for s in SHARED)
     return (
         'terraform {\n  backend "s3" {}\n}\n\n'
-        + reads
+        + "".join(reads)
         + textwrap.dedent(f"""\
             module "shared" {{
               source = "../../modules/shared"
@@ -87,14 +104,18 @@ def stack_tf(name: str) -> str:
 
 
 def shared_state(name: str) -> bytes:
-    """A state with one output, as Terraform writes it (format 4)."""
+    """A state as Terraform writes it (format 4): an id, and the key of the next state read."""
+    after = SHARED.index(name) + 1
+    outputs = {"id": {"value": f"{name}-0001", "type": "string"}}
+    if after < len(SHARED):
+        outputs["next"] = {"value": f"shared/{SHARED[after]}.tfstate", "type": "string"}
     return json.dumps(
         {
             "version": 4,
             "terraform_version": "1.15.0",
             "serial": 1,
             "lineage": f"bench-{name}",
-            "outputs": {"id": {"value": f"{name}-0001", "type": "string"}},
+            "outputs": outputs,
             "resources": [],
         }
     ).encode()
@@ -177,7 +198,7 @@ def bench_parallel() -> list[Row]:
             Row(
                 f"plan --affected, {len(STACKS)} stacks",
                 f"--jobs 4 vs --jobs 1; {LATENCY * 1000:.0f} ms a request, "
-                f"{REMOTE_STATES} remote states each",
+                f"{REMOTE_STATES} remote states each, read in a chain",
                 t_parallel,
                 t_serial,
                 "s",

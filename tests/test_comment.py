@@ -53,7 +53,7 @@ def test_gitlab_merge_request_gets_a_note(platform: Platform, report: Path, tmp_
     [post] = platform.posts
     assert post["path"] == "/api/v4/projects/acme%2Finfra/merge_requests/7/notes"
     assert post["headers"]["PRIVATE-TOKEN"] == TOKEN
-    assert post["json"] == {"body": report.read_text()}
+    assert post["json"] == {"body": comment.marker("plans") + "\n" + report.read_text()}
 
 
 def test_github_pull_request_gets_an_issue_comment(
@@ -73,7 +73,7 @@ def test_github_pull_request_gets_an_issue_comment(
     [post] = platform.posts
     assert post["path"] == "/api/v3/repos/acme/infra/issues/9/comments"
     assert post["headers"]["Authorization"] == f"Bearer {TOKEN}"
-    assert post["json"]["body"].startswith("### Terraform plan")
+    assert post["json"]["body"].startswith("<!-- runners:plan-comment key=plans -->\n### Terraform")
 
 
 def test_no_token_skips_and_exits_0(

@@ -460,6 +460,7 @@ def test_a_production_build_started_by_a_person_applies_after_approval(
     assert outcome["approved_by"] == "alice"
     assert outcome["triggered_by"] == "olivia"
     assert outcome["commit"] == merged
+    assert "accepted the difference" not in json.dumps(outcome)  # ACCEPT_DIFFERENCE not ticked
     assert outcome["build_url"] == BUILD_URL.format(1)
     assert platform.lock_objects() == []
     assert_no_secret(jenkins, result)
@@ -530,6 +531,34 @@ def test_a_production_build_started_by_a_merge_only_plans(
         "SCMTriggerCause",
     )
     assert planned["triggered_by"] is None
+
+
+@pytest.mark.slow
+def test_an_approver_who_ticks_accept_difference_is_recorded_as_accepting_it(
+    jenkins: Jenkins, platform: Platform, tmp_path: Path
+) -> None:
+    """Merged without a merge-request build: no reviewed plan, and the approver says so."""
+    jenkins = production_zone(jenkins)
+    platform.change(FEATURE, DANA, BIGGER, "17")
+    platform.merge(FEATURE)
+
+    result = rehearse(
+        jenkins,
+        synced(platform, "production.Jenkinsfile", tmp_path),
+        job=PRODUCTION_JOB,
+        causes=[Cause.user("olivia", "Olivia Ops")],
+        inputs=[Input.approve("alice", CONFIRM_DESTROY="1", ACCEPT_DIFFERENCE=True)],
+    )
+
+    assert result.result == "SUCCESS"
+    # The ticked box reached `runners apply` as --accept-difference: only that flag writes this.
+    [applied] = [
+        r
+        for r in platform.audit()
+        if r["kind"] == "apply" and r["build_url"] is not None and r["result"] != "started"
+    ]
+    assert applied["result"] == "applied"
+    assert "accepted the difference" in json.dumps(applied)
 
 
 @pytest.mark.slow

@@ -17,7 +17,8 @@ class CommentCommand(Command):
         "with the token in the variable [jenkins.comments] token_env names (default "
         "RUNNERS_MR_TOKEN). Exit 0 when posted, skipped (no token, not a merge request) or "
         "when the post failed (a warning says why): a comment never fails a build. "
-        "Exit 2 when FILE cannot be read."
+        "Exit 2 when FILE cannot be read. Each push updates runners' own comment for --key "
+        "in place, the earlier plans collapsed below the new one."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -25,10 +26,21 @@ class CommentCommand(Command):
         parser.add_argument(
             "--url", metavar="MR_URL", help="the merge request (default: $CHANGE_URL)"
         )
+        parser.add_argument(
+            "--key",
+            default="plans",
+            help="which of runners' comments on the merge request to update: one per stack "
+            "set (default: plans)",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from runners.jenkins import comment
 
+        if not comment.KEY.match(args.key):
+            raise InputError(
+                f"--key: expected letters, digits, '.', '_', '-' or '/' (up to 100), "
+                f"got {args.key!r}"
+            )
         try:
             text = args.file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -46,6 +58,7 @@ class CommentCommand(Command):
                 repo.platform if repo else None,
                 os.environ,
                 timeout,
+                key=args.key,
             )
         )
         return 0
