@@ -57,8 +57,12 @@ $(CLOUD_INIT_STAMP): lint/fetch-cloud-init.sh
 	lint/fetch-cloud-init.sh $(CLOUD_INIT_RELEASES)
 	touch $@
 
+# Two workers, each taking whole files (their module fixtures build one world
+# each); the real-provider file is about 10 minutes and sets the floor.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) $(CLOUD_INIT_STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: lint-python lint-terraform lint-groovy lint-checkov lint-cloud-config lint-iam
 

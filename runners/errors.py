@@ -32,10 +32,13 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def _shorten(match: re.Match[str]) -> str:
+    # The middle goes, not the end: a long value is most often a path, and its
+    # last part (the file) is what the reader needs.
     quoted = match.group()
     if len(quoted) <= MAX_QUOTED + 2:
         return quoted
-    return f"{quoted[: MAX_QUOTED + 1]}…{quoted[-1]}"
+    half = MAX_QUOTED // 2
+    return f"{quoted[: half + 1]}…{quoted[-half - 1 :]}"
 
 
 def plain(text: str) -> str:
@@ -54,7 +57,7 @@ def one_line(text: str) -> str:
 
     Line breaks become spaces, every other control character is escaped
     (``\\x1b``, ``\\x00``, ``\\ud800``), each quoted value is cut to about
-    80 characters with an ellipsis, and the whole line to 1,000.
+    80 characters, its middle replaced by an ellipsis, and the whole line to 1,000.
     """
     text = CONTROL.sub(_escape, _BREAKS.sub(" ", text))
     text = _QUOTED.sub(_shorten, text)

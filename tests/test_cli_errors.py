@@ -99,10 +99,10 @@ def test_base_without_affected_is_refused(capsys: Any, client_repo: GitRepoHelpe
 
 
 def test_an_error_line_cuts_long_values_and_escapes_control_characters() -> None:
-    line = one_line(f"unknown stack {'x' * 100_000!r} in\nfile \x1b[31mred\x00 \ud800")
+    line = one_line(f"unknown stack {'x' * 99_990 + 'stack.tf'!r} in\nfile \x1b[31mred\x00 \ud800")
     assert "\n" not in line
     assert line.startswith("unknown stack 'xxxx")
-    assert "x" * 81 not in line and "…'" in line
+    assert "x" * 81 not in line and "x…x" in line and "xstack.tf' in" in line  # the end kept
     assert line.endswith(r" in file \x1b[31mred\x00 \ud800")
     assert line.encode("ascii", "backslashreplace")  # nothing a terminal cannot print
 

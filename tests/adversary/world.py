@@ -92,6 +92,8 @@ dir = "terraform/stacks/network"
 [dr.backend]
 key = "dr/{{stack}}/{{env}}-{{region}}.tfstate"
 
+[dr.stacks.app]                  # no snapshots or images: the stand-in stack has none
+
 [jenkins]
 url = "{jenkins}"
 user = "runner"
