@@ -152,8 +152,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runners",
         description="Plan, apply, back up and recover a client's AWS account from Jenkins.",
-        epilog="Exit codes: 0 ok, 1 failed, 2 usage/config error (or changes with "
-        "--detailed-exitcode), 3 refused, 4 locked, 130 interrupted.",
+        epilog="Exit codes: 0 ok, 1 failed, 2 usage/config error, 3 refused, 4 locked, "
+        "130 interrupted. With --detailed-exitcode or --drift, 2 means changes and every "
+        "error is 1.",
     )
     parser.add_argument("--version", action="version", version=f"runners {__version__}")
     parser._add_container_actions(_config_flag(None))
@@ -178,38 +179,72 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     _escape_unencodable_output()
+    code, failed = _main(args_list)
+    if failed and code == ExitCode.USAGE and reports_changes(args_list):
+        # With --detailed-exitcode or --drift, 2 means "there are changes" and
+        # nothing else: a pipeline must never take a broken config for changes
+        # and go on to ask for approval, or call it drift. Every error is 1
+        # there, as with Terraform's own -detailed-exitcode.
+        return ExitCode.FAILED
+    return code
+
+
+CHANGES_FLAGS = ("--detailed-exitcode", "--drift")
+
+
+def reports_changes(argv: Sequence[str]) -> bool:
+    """The command line asks for exit 2 on changes (a flag, or an abbreviation argparse takes)."""
+    for word in argv:
+        if word == "--":
+            break
+        flag = word.split("=", 1)[0]
+        if (
+            len(flag) > 2
+            and flag.startswith("--")
+            and any(f.startswith(flag) for f in CHANGES_FLAGS)
+        ):
+            return True
+    return False
+
+
+def _main(args_list: list[str]) -> tuple[int, bool]:
+    """The exit code, and whether it ends an error (not a result the command returned)."""
     parser = build_parser(_chosen(args_list))
-    args = parser.parse_args(args_list)
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+        return code, code != ExitCode.OK
     command: Command = args._command
     try:
-        return command.run(args)
+        return command.run(args), False
     except Refused as exc:
         _say(str(exc))
-        return exc.exit_code
+        return exc.exit_code, True
     except Locked as exc:
         _say(f"locked: {exc}")
-        return exc.exit_code
+        return exc.exit_code, True
     except RunnersError as exc:
         _say(f"error: {exc}")
-        return exc.exit_code
+        return exc.exit_code, True
     except KeyboardInterrupt:
         _say("interrupted")
-        return ExitCode.INTERRUPTED
+        return ExitCode.INTERRUPTED, True
     except BrokenPipeError:
-        return ExitCode.OK
+        return ExitCode.OK, False
     except OSError as exc:
         if exc.filename is None:
-            return _internal(exc)
+            return _internal(exc), True
         # A file or folder the operator named (or the machine's disk) said no:
         # that is input, not a bug.
         _say(f"error: {exc.filename}: {exc.strerror or type(exc).__name__}")
-        return ExitCode.USAGE
+        return ExitCode.USAGE, True
     except Exception as exc:
         expected = _expected_failure(exc)
         if expected is None:
-            return _internal(exc)
+            return _internal(exc), True
         _say(f"error: {expected}")
-        return expected.exit_code
+        return expected.exit_code, True
 
 
 def _expected_failure(exc: Exception) -> RunnersError | None:

@@ -13,6 +13,7 @@ composes them. Imports point one way: none of those modules imports this one.
 
 from __future__ import annotations
 
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -38,6 +39,13 @@ from runners.terraform.protection import DEFAULT_PROTECTED_TYPES, Protection
 
 # The layout's types are part of this module's interface: most callers hold a
 # Config and name its environments and stacks from here.
+# How long a Terraform command waits for a state lock another run holds; an
+# apply approved after hours must not fail at once on a drift check's lock.
+DEFAULT_LOCK_TIMEOUT = "5m"
+MAX_LOCK_TIMEOUT_SECONDS = 24 * 3600
+_DURATION = re.compile(r"(\d+)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
 __all__ = [
     "BackendConfig",
     "Config",
@@ -62,6 +70,7 @@ class Config:
     protection: Protection = field(default_factory=Protection)
     ledger: Path | None = None
     report_max_chars: int = 60_000
+    lock_timeout: str = DEFAULT_LOCK_TIMEOUT  # Terraform's -lock-timeout for every locking command
     policies: dict[str, Policy] = field(default_factory=dict)  # [policies.NAME]: backups
     dr: DrConfig = field(default_factory=DrConfig)  # [dr]: disaster recovery
     jenkins: jenkins_settings.JenkinsSettings = field(
@@ -136,7 +145,14 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         "bootstrap",
     )
     settings = top.table("runners")
-    settings.only("terraform", "plugin_cache_dir", "provider_mirror", "ledger", "report_max_chars")
+    settings.only(
+        "terraform",
+        "plugin_cache_dir",
+        "provider_mirror",
+        "ledger",
+        "report_max_chars",
+        "lock_timeout",
+    )
     # A file with backup policies and nothing to plan serves backup, ship, prune and report.
     backup_only = "policies" in data and "environments" not in data and "stacks" not in data
     environments = (
@@ -156,6 +172,7 @@ def parse(path: Path, data: dict[str, object]) -> Config:
     mirror = settings.str("provider_mirror")
     ledger = settings.str("ledger", default=".runners/audit.jsonl")
     report_max = settings.int("report_max_chars", 60_000, minimum=1_000)
+    lock_timeout = _lock_timeout(settings)
     settings.check_unknown()
     policies = parse_policies(top.table("policies"))
     bootstrap = parse_bootstrap(top.table("bootstrap"), root)
@@ -172,12 +189,28 @@ def parse(path: Path, data: dict[str, object]) -> Config:
         protection=protection,
         ledger=_path(root, ledger) if ledger else None,
         report_max_chars=report_max,
+        lock_timeout=lock_timeout,
         policies=policies,
         dr=dr,
         jenkins=jenkins,
         identities=identities,
         bootstrap=bootstrap,
     )
+
+
+def _lock_timeout(settings: Table) -> str:
+    """``[runners] lock_timeout``: a duration as Terraform reads it ("5m", "90s", "1h30m")."""
+    value = settings.str("lock_timeout", default=DEFAULT_LOCK_TIMEOUT) or DEFAULT_LOCK_TIMEOUT
+    parts = _DURATION.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise settings.fail(
+            "lock_timeout",
+            f"expected a duration such as 5m, 90s or 1h30m (units h, m, s, ms), got {value!r}",
+        )
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds > MAX_LOCK_TIMEOUT_SECONDS:
+        raise settings.fail("lock_timeout", f"expected at most 24h, got {value!r}")
+    return value
 
 
 def _check_named_policies(

@@ -232,6 +232,15 @@ class Demo:
         )
         self.runners("audit")
 
+    def through_jenkins(self) -> None:
+        self.say(
+            "The same, as Jenkins runs it: a merge request and an approval, through the Jenkinsfiles"
+        )
+        from runners import demo_pipelines
+
+        if demo_pipelines.run(self.aws, self.repo, self.out / "jenkins") != 0:
+            raise SystemExit("demo: a rehearsed Jenkins build did not end in SUCCESS")
+
     def unreviewed_change(self) -> None:
         """A commit straight on production after the review makes a plan nobody reviewed."""
         self.say(
@@ -328,6 +337,7 @@ def main() -> int:
             out = demo.merge_request()
             demo.show_report(out)
             demo.merge_and_apply()
+            demo.through_jenkins()
         demo.disaster_recovery()
     finally:
         aws.stop()

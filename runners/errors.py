@@ -13,6 +13,11 @@ import re
 # that make text display in another order than it is read.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
+# Terminal escape sequences: CSI (colours, cursor: ESC [ ... final byte), OSC
+# (ESC ] ... BEL or ESC \\) and the two-byte ones. Jenkins turns colour on
+# (ansiColor), so Terraform's messages arrive with them.
+ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
 MAX_QUOTED = 80  # characters of a quoted value an error line shows
 MAX_LINE = 1_000
 
@@ -34,6 +39,17 @@ def _shorten(match: re.Match[str]) -> str:
         return quoted
     half = MAX_QUOTED // 2
     return f"{quoted[: half + 1]}…{quoted[-half - 1 :]}"
+
+
+def plain(text: str) -> str:
+    """``text`` without terminal colour and other escape sequences.
+
+    For what Terraform printed, before it becomes a reason (an error line, an
+    audit record, a notification, a report). ``one_line`` does not strip them:
+    there a control character in a value the operator gave is shown escaped,
+    so a bad value reads as what it is.
+    """
+    return ANSI.sub("", text)
 
 
 def one_line(text: str) -> str:

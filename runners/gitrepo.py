@@ -81,7 +81,11 @@ class GitRepo:
         return str(self._commit(ref).hexsha)
 
     def branch(self) -> str | None:
-        """The checked-out branch; Jenkins checks out detached, so its variables come first."""
+        """The checked-out branch, for the record (a manifest's ``git.branch``, a plan record).
+
+        Jenkins checks out detached, so its variables come first. Never a fact
+        to decide on: the environment branch's head is ``environment_head``.
+        """
         for var in ("BRANCH_NAME", "GIT_LOCAL_BRANCH"):
             if os.environ.get(var):
                 return os.environ[var]
@@ -90,20 +94,6 @@ class GitRepo:
         if self._repo.head.is_detached:
             return None
         return str(self._repo.active_branch.name)
-
-    def branch_head(self, branch: str) -> str:
-        """The commit a branch points at: HEAD when it is the checked-out branch
-        (Jenkins checks out detached), else the local ref, else origin's."""
-        if self.branch() == branch:
-            return self.head()
-        for ref in (branch, f"origin/{branch}", f"refs/remotes/origin/{branch}"):
-            try:
-                return str(self._repo.commit(ref).hexsha)
-            except Exception:  # noqa: S112  # GitPython raises several types for a missing ref
-                continue
-        raise UsageError(
-            f"{self.root}: branch {branch!r} not found (locally or as origin/{branch})"
-        )
 
     def author(self, ref: str = "HEAD") -> Author:
         commit = self._commit(ref)

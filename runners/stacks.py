@@ -48,6 +48,7 @@ def workspace(
             cfg.plugin_cache_dir, provider_mirror=cfg.provider_mirror, mirror_source=str(cfg.path)
         ),
         timeout=timeout_minutes * 60 if timeout_minutes else None,
+        lock_timeout=cfg.lock_timeout,
     )
     return Workspace(
         tf=tf,

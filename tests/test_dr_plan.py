@@ -185,3 +185,20 @@ def test_plan_needs_a_state_of_its_own(
     err = capsys.readouterr().err
     assert "dr.backend: the rebuild of stack 'client' (production)" in err
     assert "would write the state of stack 'client' in 'production'" in err
+
+
+def test_relative_folders_are_the_working_directorys(
+    world: DrWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a Jenkins agent runs it, from anywhere in the checkout (issue 19)."""
+    work = world.repo.root / "terraform"
+    monkeypatch.chdir(work)
+    assert prepare(world, "--env", "production", "--out", "../prep") == 0
+    assert (world.repo.root / "prep" / "client" / "dr.auto.tfvars.json").is_file()
+    assert plan(world, Path("plans/dr")) == 0
+    out = work / "plans" / "dr"
+    assert {"tfplan", "manifest.json", "dr.auto.tfvars.json"} <= {p.name for p in out.iterdir()}
+    assert planned_input(out)["region"] == TARGET
+    # A relative folder outside the repository: one line, exit 2, nothing written.
+    assert prepare(world, "--env", "production", "--out", "../../prep") == 2
+    assert not (world.repo.root.parent / "prep").exists()

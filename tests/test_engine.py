@@ -11,7 +11,14 @@ import pytest
 
 from runners.errors import TerraformError, TerraformNotFound
 from runners.terraform import binary
-from runners.terraform.engine import Terraform, base_environment, build_args
+from runners.terraform.engine import (
+    STATE_LOCKING,
+    Result,
+    Terraform,
+    base_environment,
+    build_args,
+    with_lock_timeout,
+)
 
 
 @pytest.mark.parametrize(
@@ -145,3 +152,85 @@ def test_base_environment_sets_automation_cache_and_its_own_cli_config(tmp_path:
     ours = Path(env["TF_CLI_CONFIG_FILE"])
     assert ours != present and ours.is_relative_to(tmp_path / ".cache" / "runners")
     assert "provider_installation" in ours.read_text()
+
+
+# -- -lock-timeout: every command that takes Terraform's state lock waits for it ----------------
+@pytest.mark.parametrize("command", sorted(STATE_LOCKING))
+def test_every_locking_command_gets_the_lock_timeout(command: tuple[str, ...]) -> None:
+    args = [*command, "-input=false", "tfplan"]
+    assert with_lock_timeout(args, "5m") == [*command, "-lock-timeout=5m", "-input=false", "tfplan"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["show", "-json", "tfplan"], ["state", "pull"], ["state", "list"], ["version"], ["get"]],
+)
+def test_commands_that_do_not_lock_are_left_alone(args: list[str]) -> None:
+    assert with_lock_timeout(args, "5m") == args
+
+
+def test_an_explicit_lock_timeout_wins_and_none_adds_nothing() -> None:
+    assert with_lock_timeout(["plan", "-lock-timeout=1s"], "5m") == ["plan", "-lock-timeout=1s"]
+    assert with_lock_timeout(["plan"], None) == ["plan"]
+
+
+def test_every_locking_command_of_terraform_is_in_the_table(tmp_path: Path) -> None:
+    """Against the embedded Terraform's own help: the commands that take -lock-timeout."""
+    tf = Terraform(binary.embedded_binary(), base_environment(tmp_path / "cache"))
+    candidates = [
+        ("init",), ("plan",), ("apply",), ("refresh",), ("import",), ("taint",), ("untaint",),
+        ("console",), ("output",), ("show",), ("graph",), ("validate",), ("get",),
+        ("state", "mv"), ("state", "rm"), ("state", "push"), ("state", "pull"),
+        ("state", "list"), ("state", "replace-provider"), ("workspace", "new"),
+        ("workspace", "delete"), ("force-unlock",),
+    ]  # fmt: skip
+    taking = set()
+    for words in candidates:
+        done = tf.run([*words, "-help"], tmp_path, stream=False, ok_codes=(0, 1, 127))
+        if "-lock-timeout" in done.stdout + done.stderr:
+            taking.add(words)
+    assert taking == STATE_LOCKING - {("destroy",)}  # destroy: "takes apply's options"
+
+
+def test_the_engine_passes_the_lock_timeout(tmp_path: Path) -> None:
+    echo = _fake_binary(tmp_path, "tf", 'printf "%s\\n" "$@"')
+    engine = Terraform(
+        binary.TerraformBinary((str(echo),), "test"), dict(os.environ), lock_timeout="90s"
+    )
+    done = engine.run(["apply", "-input=false", "tfplan"], tmp_path, stream=False)
+    assert done.stdout.split() == ["apply", "-lock-timeout=90s", "-input=false", "tfplan"]
+
+
+# -- a failed step's reason: Terraform's error summary, without colour -------------------------
+COLOURED = (
+    "\x1b[31m╷\x1b[0m\x1b[0m\n"
+    "\x1b[31m│\x1b[0m \x1b[0m\x1b[1m\x1b[31mError: \x1b[0m\x1b[0m\x1b[1mReference to undeclared "
+    "input variable\x1b[0m\n"
+    "\x1b[31m│\x1b[0m \x1b[0m\n"
+    '\x1b[31m│\x1b[0m \x1b[0m\x1b[0m  on main.tf line 2, in output "oops":\n'
+    "\x1b[31m│\x1b[0m \x1b[0m   2:   value = \x1b[4mvar.no_such_variable\x1b[0m\x1b[0m\n"
+    "\x1b[31m│\x1b[0m \x1b[0m\n"
+    '\x1b[31m│\x1b[0m \x1b[0mAn input variable with the name "no_such_variable" has not been '
+    "declared.\n"
+    "\x1b[31m╵\x1b[0m\x1b[0m\n"
+)
+
+
+def test_a_coloured_failure_gives_terraforms_error_in_plain_text(tmp_path: Path) -> None:
+    """What Terraform 1.15 prints with colour on (Jenkins' ansiColor), byte for byte."""
+    (tmp_path / "stderr.txt").write_text(COLOURED)
+    failing = _fake_binary(tmp_path, "tf", f"cat {tmp_path / 'stderr.txt'} >&2; exit 1")
+    engine = Terraform(binary.TerraformBinary((str(failing),), "test"), dict(os.environ))
+    with pytest.raises(TerraformError) as err:
+        engine.run(["plan"], tmp_path, stream=False)
+    assert str(err.value).endswith(
+        "(exit 1): Error: Reference to undeclared input variable (on main.tf line 2)"
+    )
+    assert "\x1b" not in err.value.stderr and "no_such_variable" in err.value.stderr
+
+
+def test_the_last_error_counts_the_others() -> None:
+    two = "Error: Backend initialization required\n\nError: Failed to get existing workspaces\n"
+    assert Result(["x"], 1, stderr=two).last_error() == (
+        "Error: Failed to get existing workspaces (and 1 more error(s) above)"
+    )

@@ -8,14 +8,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runners import config
 from runners.errors import UsageError
-from runners.jenkins import library
+from runners.jenkins import jobs, library
 from tests.groovy_scan import Source
+from tests.jenkins_support import write_config
 
 ROOT = Path(__file__).parent.parent
 PRODUCTION_PIPELINES = sorted(p.name for p in (ROOT / "pipelines").glob("*.Jenkinsfile"))
 VALUES = library.ClientValues(
-    "git@gitlab.acme.test:acme/infra.git", "release/prod", "acme-git", "production"
+    "git@gitlab.acme.test:acme/infra.git",
+    "release/prod",
+    "acme-git",
+    "production",
+    jenkins_token_env="ACME_JENKINS_TOKEN",
+    mr_token_env="ACME_MR_TOKEN",
 )
 
 
@@ -44,7 +51,14 @@ def test_each_production_pipeline_takes_the_clients_values(name: str) -> None:
     source = Source(script)
     [client] = [b for b in source.blocks("client") if source.code[b[0] - 4 : b[0]] == "Map "]
     body = [lit.value for lit in source.literals_in(client[1], client[2])]
-    assert body == ["git@gitlab.acme.test:acme/infra.git", "release/prod", "acme-git", "production"]
+    assert body == [
+        "git@gitlab.acme.test:acme/infra.git",
+        "release/prod",
+        "acme-git",
+        "production",
+        "ACME_JENKINS_TOKEN",
+        "ACME_MR_TOKEN",
+    ]
     assert script.startswith(f"// pipelines/{name} of runners ")
     # Everything but the block is the library's file as it is.
     original = library.library_pipeline(name)
@@ -66,3 +80,29 @@ def test_a_pipeline_without_its_block_is_refused(
         library.pipeline_script("x.Jenkinsfile", VALUES)
     with pytest.raises(UsageError, match="no such pipeline in the runners library"):
         library.pipeline_script("missing.Jenkinsfile", VALUES)
+
+
+@pytest.mark.parametrize(
+    ("extra", "approvals", "expected"),
+    [
+        ("", "", ("JENKINS_API_TOKEN", "")),
+        ('token_env = "ACME_JENKINS"\n', "", ("ACME_JENKINS", "")),
+        ("", "require_mr_approvals = 1\n", ("JENKINS_API_TOKEN", "RUNNERS_MR_TOKEN")),
+        (
+            '[jenkins.comments]\ntoken_env = "ACME_MR"\n',
+            "require_mr_approvals = 2\n",
+            ("JENKINS_API_TOKEN", "ACME_MR"),
+        ),
+    ],
+)
+def test_the_apply_binds_its_tokens_as_runners_toml_names_them(
+    tmp_path: Path, extra: str, approvals: str, expected: tuple[str, str]
+) -> None:
+    """``runners apply`` reads the variables runners.toml names; the platform's only when needed."""
+    path = write_config(tmp_path, "https://jenkins.acme.test/", extra=extra)
+    text = path.read_text()
+    if approvals:
+        text = text.replace("require_approval = true\n", "require_approval = true\n" + approvals)
+    path.write_text(text)
+    values = jobs.client_values(config.load(path))
+    assert (values.jenkins_token_env, values.mr_token_env) == expected

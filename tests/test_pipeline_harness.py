@@ -410,6 +410,23 @@ def test_an_agent_label_no_node_has_fails_the_test(jenkins: Jenkins, tmp_path: P
         jenkins.run(jenkinsfile)
 
 
+def test_git_credentials_for_a_steps_own_git_commands(jenkins: Jenkins) -> None:
+    jenkins.add_credentials(**{"git": "usernamePassword", "deploy-key": "sshUserPrivateKey"})
+    result = jenkins.run(JENKINSFILES / "git-credentials.Jenkinsfile", branch="main")
+
+    user = jenkins.credentials["git"]["values"]["username"]
+    assert f"user {user}" in result.log  # git's askpass answers with the pair
+    assert "password ****" in result.log  # masked, as Jenkins masks it
+    assert "prompt false" in result.log and "after unset" in result.log
+    assert "agent set" in result.log
+    assert result.credentials["HTTPS"] == {"git"} and result.credentials["SSH"] == {"deploy-key"}
+    assert result.result == "FAILURE"
+    assert result.error == (
+        "ERROR: Credentials 'git' is of type 'usernamePassword' where 'sshUserPrivateKey' "
+        "was expected"
+    )
+
+
 # -- parallel ------------------------------------------------------------------------------------
 def _started(result: BuildResult) -> dict[str, int]:
     return {

@@ -245,7 +245,34 @@ def test_each_zone_keeps_to_its_agents_and_credentials(path: Path) -> None:
         assert "RUNNERS_PLAN_SIGNING_KEY" not in src.text
     else:
         assert labels == {"runners-apply"}
-        assert "runners-mr-token" not in named
+        if path not in APPLYING:
+            assert "runners-mr-token" not in named
+
+
+@pytest.mark.parametrize("path", APPLYING, ids=lambda p: p.name)
+def test_the_apply_step_holds_what_it_reads_its_facts_with(path: Path) -> None:
+    """Jenkins' and the platform's tokens and the git credential: around runners apply only.
+
+    ``runners apply`` reads the build from Jenkins, the merge requests' approvals
+    from the platform, and fetches the environment branch (docs/security.md).
+    """
+    src = source(path)
+    [write] = credential_blocks(src, "runners-aws-write")
+    assert "evidenceTokens()" in src.text[write[0] : write[1]]
+    [tokens] = calls_of(src, "evidenceTokens")
+    assert write[0] <= tokens < write[1], f"{path.name}: the tokens outside the apply's block"
+    defined = [(start, end) for name, start, end in functions(src) if name == "withGitFetch"]
+    [fetch] = [b for b in src.blocks("withGitFetch") if (b[0] - 5, b[2]) not in defined]
+    assert inside(fetch[0], write), f"{path.name}: the git credential outside the apply's block"
+    [apply] = offsets_of(src, "apply")
+    assert inside(apply, fetch)
+    [(_, start, end)] = [f for f in functions(src) if f[0] == "evidenceTokens"]
+    body = src.text[start:end]
+    assert "credentialsId: 'runners-jenkins-token', variable: c.jenkinsTokenEnv" in body
+    assert "credentialsId: 'runners-mr-token', variable: c.mrTokenEnv" in body
+    for lit in src.literals:  # the tokens are named nowhere else
+        if lit.value in ("runners-jenkins-token", "runners-mr-token"):
+            assert start < lit.start < end, f"{path.name}:{src.line_of(lit.start)}"
 
 
 @pytest.mark.parametrize("path", APPLYING, ids=lambda p: p.name)
@@ -313,3 +340,57 @@ def test_pipelines_use_only_parameters_their_job_declares(tmp_path: Path) -> Non
         assert not re.search(r"\bparameters\s*\{", src.code), path.name
         used = set(re.findall(r"\bparams\.([A-Z_]+)", src.code))
         assert used <= declared.get(path.name, {"POLICY"}), (path.name, used)
+
+
+# The plugin each step or binding of the Jenkinsfiles comes from (by plugin id).
+PLUGIN_OF_STEP = {
+    "aws": "aws-credentials",
+    "withCredentials": "credentials-binding",
+    "string": "credentials-binding",
+    "gitUsernamePassword": "git",
+    "checkout": "git",
+    "lock": "lockable-resources",
+    "input": "pipeline-input-step",
+    "milestone": "pipeline-milestone-step",
+    "readJSON": "pipeline-utility-steps",
+    "catchError": "workflow-basic-steps",
+    "timeout": "workflow-basic-steps",
+    "stash": "workflow-basic-steps",
+    "unstash": "workflow-basic-steps",
+    "archiveArtifacts": "workflow-basic-steps",
+    "node": "workflow-durable-task-step",
+    "sh": "workflow-durable-task-step",
+    "cleanWs": "ws-cleanup",
+    "junit": "junit",
+    "timestamps": "timestamper",
+    "ansiColor": "ansicolor",
+}
+
+
+def documented_plugins() -> dict[str, str]:
+    """docs/jenkins.md's plugin table: plugin id -> its minimum version."""
+    text = (ROOT / "docs" / "jenkins.md").read_text(encoding="utf-8")
+    start = text.index("| plugin id |", text.index("### Plugins"))
+    table = text[start : text.index("\n\n", start)]
+    found: dict[str, str] = {}
+    for row in re.findall(r"^\| (`.+?) \| (.+?) \|", table, flags=re.M):
+        ids = re.findall(r"`([a-z0-9-]+)`", row[0])
+        versions = [v.strip() for v in row[1].split(",")]
+        assert len(ids) == len(versions), f"docs/jenkins.md: a version per plugin id in {row}"
+        found.update(zip(ids, versions, strict=True))
+    return found
+
+
+def test_the_docs_name_every_plugin_the_jenkinsfiles_use_by_id_with_a_minimum_version() -> None:
+    plugins = documented_plugins()
+    assert "cloudbees-aws-credentials" not in plugins, "the end-of-life AWS credentials plugin"
+    used = {
+        step
+        for path in JENKINSFILES
+        for step in PLUGIN_OF_STEP
+        if source(path).calls(step) or source(path).blocks(step)
+    }
+    assert {"aws", "lock", "input", "readJSON", "catchError", "sh"} <= used
+    for step in sorted(used):
+        plugin = PLUGIN_OF_STEP[step]
+        assert re.fullmatch(r"\d[\w.]*", plugins.get(plugin, "")), (step, plugin)

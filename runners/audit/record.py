@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from runners import __version__
+from runners.errors import plain
 
 SUMMARY_KEYS = ("add", "change", "destroy", "replace", "import", "forget", "drift")
 
@@ -69,9 +70,13 @@ class AuditRecord:
             self.id = new_id(self.started_at)
 
     def finish(self, result: str, reason: str | None = None) -> AuditRecord:
-        """Close the record; a note made on the way (a lock not released) is kept after the reason."""
+        """Close the record; a note made on the way (a lock not released) is kept after the reason.
+
+        The reason is kept without terminal colour: Terraform's messages carry
+        it when Jenkins turns colour on.
+        """
         self.result = result
-        notes = [r for r in (reason, self.reason) if r]
+        notes = [plain(r) for r in (reason, self.reason) if r]
         self.reason = "; ".join(notes) or None
         self.finished_at = now()
         return self

@@ -26,7 +26,7 @@ from runners.change.plan_start import Started
 from runners.change.planner import PlanOutcome, drift_check, plan_stack
 from runners.change.reviewed import Review
 from runners.config import Config, Environment
-from runners.errors import ExitCode, RunnersError, UsageError, one_line
+from runners.errors import ExitCode, RunnersError, UsageError, one_line, plain
 from runners.fsutil import check_out_dir
 from runners.gitrepo import GitRepo
 from runners.notify.ledger_hook import notify_record
@@ -163,8 +163,9 @@ def _plan_one(
         with log.routed(console.out_text, console.err_text):  # type: ignore[arg-type]
             outcome = planned(target, build, partial(plan_stack, target, ws, out, build, own))
     except RunnersError as exc:
-        console.err_text.write(one_line(f"error: {exc}") + "\n")
-        combine.write(out, {**common, "result": "failed", "error": one_line(str(exc))})
+        reason = one_line(plain(str(exc)))  # Terraform's reason, without its colour
+        console.err_text.write(f"error: {reason}\n")
+        combine.write(out, {**common, "result": "failed", "error": reason})
         return
     except Exception as exc:  # one stack's bug or AWS failure never stops the others
         reason = _failure(exc)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 from runners import ci
 from runners.change.applier import Applier, ApplyRequest
 from runners.commands import Command
-from runners.commands.common import count, load_config, minutes
+from runners.commands.common import count, input_path, load_config, minutes
 from runners.gitrepo import GitRepo
 from runners.notify.ledger_hook import notify_record
 from runners.stacks import select
@@ -33,7 +32,7 @@ class ApplyCommand(Command):
             "--plan-dir",
             required=True,
             metavar="DIR",
-            type=Path,
+            type=input_path,
             help="the directory `runners plan --out` wrote",
         )
         parser.add_argument(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 from runners.commands import Command
-from runners.commands.common import optional_config
+from runners.commands.common import input_path, optional_config
 from runners.errors import InputError
 from runners.jenkins.settings import Comments
 
@@ -23,7 +22,7 @@ class CommentCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--file", required=True, type=Path, metavar="REPORT.md")
+        parser.add_argument("--file", required=True, type=input_path, metavar="REPORT.md")
         parser.add_argument(
             "--url", metavar="MR_URL", help="the merge request (default: $CHANGE_URL)"
         )

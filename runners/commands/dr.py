@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from runners import ci
 from runners.commands import Command, config_flag
-from runners.commands.common import minutes
+from runners.commands.common import minutes, output_path
 
 
 def _common(parser: argparse.ArgumentParser, stack_required: bool) -> None:
@@ -59,7 +58,7 @@ class DrCommand(Command):
         prep.add_argument(
             "--out",
             metavar="DIR",
-            type=Path,
+            type=output_path,
             help="where each stack's folder goes (default: dr/REGION)",
         )
         prep.add_argument(
@@ -80,7 +79,9 @@ class DrCommand(Command):
             ),
         )
         _common(plan, stack_required=True)
-        plan.add_argument("--out", metavar="DIR", type=Path, required=True, help="the plan folder")
+        plan.add_argument(
+            "--out", metavar="DIR", type=output_path, required=True, help="the plan folder"
+        )
         plan.add_argument(
             "--timeout",
             type=minutes,
@@ -107,10 +108,10 @@ class DrCommand(Command):
         drill.add_argument(
             "--out",
             metavar="DIR",
-            type=Path,
+            type=output_path,
             help="the drill's folder (default: dr/REGION/STACK-drill)",
         )
-        drill.add_argument("--junit", metavar="FILE", type=Path, help="write a JUnit report")
+        drill.add_argument("--junit", metavar="FILE", type=output_path, help="write a JUnit report")
         drill.add_argument(
             "--approved-by",
             metavar="USER",

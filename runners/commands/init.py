@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from runners.commands import Command
+from runners.commands.common import new_folder_path
 from runners.errors import ExitCode, UsageError
 
 
@@ -28,7 +29,9 @@ class InitCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("dir", metavar="DIR", type=Path, help="where the repository goes")
+        parser.add_argument(
+            "dir", metavar="DIR", type=new_folder_path, help="where the repository goes"
+        )
         parser.add_argument(
             "--client", required=True, metavar="NAME", help="short name, 2-12 a-z0-9"
         )

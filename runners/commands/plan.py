@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from runners import ci
 from runners.commands import Command
-from runners.commands.common import jobs, minutes
+from runners.commands.common import input_path, jobs, minutes, output_path
 
 
 class PlanCommand(Command):
@@ -25,7 +24,7 @@ class PlanCommand(Command):
             metavar="ENV",
             help="the environment (with --affected, defaults to the one whose branch is the MR target)",
         )
-        parser.add_argument("--out", metavar="DIR", type=Path, help="where the artifacts go")
+        parser.add_argument("--out", metavar="DIR", type=output_path, help="where the artifacts go")
         parser.add_argument(
             "--detailed-exitcode", action="store_true", help="exit 2 when there are changes"
         )
@@ -41,7 +40,7 @@ class PlanCommand(Command):
         mode.add_argument(
             "--combine",
             nargs="+",
-            type=Path,
+            type=input_path,
             metavar="DIR",
             help="write --out's affected.json and report.md from stacks' plan folders (each "
             "planned by `--affected --only STACK`, e.g. in Jenkins parallel branches); exit 1 "

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from runners.backup import report as report_mod
 from runners.backup.context import Run
 from runners.commands import Command
+from runners.commands.common import output_path
 from runners.commands.policyrun import add_policy_argument, header, make_run
 from runners.errors import ExitCode, UsageError
 from runners.fsutil import atomic_write_text
@@ -27,10 +27,10 @@ class ReportCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_policy_argument(parser)
         parser.add_argument(
-            "--markdown", metavar="FILE", type=Path, help="write the Markdown report here"
+            "--markdown", metavar="FILE", type=output_path, help="write the Markdown report here"
         )
         parser.add_argument(
-            "--junit", metavar="FILE", type=Path, help="write JUnit XML here for Jenkins"
+            "--junit", metavar="FILE", type=output_path, help="write JUnit XML here for Jenkins"
         )
         parser.add_argument(
             "--jobs",

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from runners.commands import Command
-from runners.commands.common import optional_config
+from runners.commands.common import input_path, optional_config
 from runners.terraform.planview import PlanView
 from runners.terraform.protection import Protection
 from runners.terraform.summary import summarize
@@ -22,7 +21,7 @@ class SummarizeCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("plan_json", metavar="PLAN_JSON", type=Path)
+        parser.add_argument("plan_json", metavar="PLAN_JSON", type=input_path)
         parser.add_argument("--format", choices=("text", "md", "json"), default="text")
         parser.add_argument(
             "--protected-type",

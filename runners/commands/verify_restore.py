@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from runners.commands import Command
+from runners.commands.common import output_path
 
 
 class VerifyRestoreCommand(Command):
@@ -22,9 +22,11 @@ class VerifyRestoreCommand(Command):
         from runners.commands.policyrun import add_policy_argument
 
         add_policy_argument(parser)
-        parser.add_argument("--markdown", metavar="FILE", type=Path, help="write the report here")
         parser.add_argument(
-            "--junit", metavar="FILE", type=Path, help="write JUnit XML here for Jenkins"
+            "--markdown", metavar="FILE", type=output_path, help="write the report here"
+        )
+        parser.add_argument(
+            "--junit", metavar="FILE", type=output_path, help="write JUnit XML here for Jenkins"
         )
 
     def run(self, args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from runners.stacks import select
 def prepare(cfg: Config, args: argparse.Namespace) -> int:
     env = workflow.environment_for(cfg, args.env, args.to_region)
     names = workflow.stacks_for(cfg, args.stack, env)
-    base = args.out if args.out is not None else Path("dr") / args.to_region
+    base = args.out if args.out is not None else Path.cwd() / "dr" / args.to_region
     clients = workflow.clients_for(workflow.policy_for(cfg))
     missing = unreadable = 0
     for name in names:

@@ -236,11 +236,14 @@ def client_values(cfg: Config) -> library.ClientValues:
     repo = settings.repository
     if repo is None or settings.environment is None:
         raise ConfigError(cfg.path, "jenkins", "has no repository or environment for the jobs")
+    needs_mr_token = any(e.require_mr_approvals for e in cfg.environments.values())
     return library.ClientValues(
         repository=repo.url,
         branch=repo.branch,
         git_credentials=repo.credentials_id or "",
         environment=settings.environment,
+        jenkins_token_env=settings.token_env,
+        mr_token_env=settings.comments.token_env if needs_mr_token else "",
     )
 
 

@@ -12,7 +12,8 @@ was synced from. Each such Jenkinsfile has one block, between the lines
 ``// <runners:client>`` and ``// </runners:client>``, defining ``client()``:
 the client's repository, branch, checkout credential and environment. As it
 stands in the library the block holds placeholders; :func:`pipeline_script`
-writes the client's values into it.
+writes the client's values into it (and the names of the variables the apply
+reads its Jenkins and platform tokens from).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from runners import __version__
 from runners.errors import UsageError
 from runners.fsutil import sha256_bytes
+from runners.jenkins.settings import DEFAULT_TOKEN_ENV
 
 BLOCK_START = "// <runners:client>"
 BLOCK_END = "// </runners:client>"
@@ -54,6 +56,11 @@ class ClientValues:
     branch: str  # the protected branch the production zone builds
     git_credentials: str  # Jenkins credential ID for the checkout, "" for none
     environment: str  # the runners.toml environment it works on
+    # The variables `runners apply` reads its tokens from ([jenkins] token_env,
+    # [jenkins.comments] token_env); "" for the platform's when no environment
+    # needs merge-request approvals, so the apply binds no platform token.
+    jenkins_token_env: str = DEFAULT_TOKEN_ENV
+    mr_token_env: str = ""
 
 
 def groovy_string(value: str) -> str:
@@ -72,7 +79,9 @@ def client_block(values: ClientValues) -> str:
             f"    return [repository: {groovy_string(values.repository)}, "
             f"branch: {groovy_string(values.branch)},",
             f"        gitCredentials: {groovy_string(values.git_credentials)}, "
-            f"environment: {groovy_string(values.environment)}]",
+            f"environment: {groovy_string(values.environment)},",
+            f"        jenkinsTokenEnv: {groovy_string(values.jenkins_token_env)}, "
+            f"mrTokenEnv: {groovy_string(values.mr_token_env)}]",
             "}",
             BLOCK_END,
         ]

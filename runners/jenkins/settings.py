@@ -37,8 +37,12 @@ COMMENT_CREDENTIAL = "runners-mr-token"
 WRITE_CREDENTIAL = "runners-aws-write"
 BACKUP_CREDENTIAL = "runners-aws-backup"
 SIGNING_CREDENTIAL = "runners-plan-signing-key"
+# runners' own Jenkins API token, which `runners apply` reads the build with.
+JENKINS_TOKEN_CREDENTIAL = "runners-jenkins-token"  # noqa: S105  # a credential ID
 MERGE_REQUEST_CREDENTIALS = frozenset({PLAN_CREDENTIAL, COMMENT_CREDENTIAL})
-PRODUCTION_ONLY_CREDENTIALS = frozenset({WRITE_CREDENTIAL, BACKUP_CREDENTIAL, SIGNING_CREDENTIAL})
+PRODUCTION_ONLY_CREDENTIALS = frozenset(
+    {WRITE_CREDENTIAL, BACKUP_CREDENTIAL, SIGNING_CREDENTIAL, JENKINS_TOKEN_CREDENTIAL}
+)
 
 # When the scheduled jobs run, unless [jenkins.schedules] says otherwise.
 DEFAULT_SCHEDULES = {

@@ -19,6 +19,7 @@ from typing import Any
 
 from runners.change.manifest import Manifest
 from runners.ci import BuildContext
+from runners.errors import plain
 
 REASON_MAX = 500
 FIELD_MAX = 300
@@ -81,10 +82,10 @@ class Counts:
 
 
 def one_line(value: str | None, limit: int = FIELD_MAX) -> str | None:
-    """Whitespace runs (newlines included) become one space; control characters go."""
+    """Whitespace runs (newlines included) become one space; colour codes and control characters go."""
     if value is None:
         return None
-    text = _SPACE.sub(" ", _CONTROL.sub("", str(value))).strip()
+    text = _SPACE.sub(" ", _CONTROL.sub("", plain(str(value)))).strip()
     if not text:
         return None
     return text if len(text) <= limit else text[: limit - 1] + "…"

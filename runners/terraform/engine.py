@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from runners.errors import RunnersError, TerraformError
+from runners.errors import RunnersError, TerraformError, plain
 from runners.terraform import cliconfig
 from runners.terraform.binary import TerraformBinary
 
@@ -66,6 +66,44 @@ def build_args(
     return argv
 
 
+# The commands that take Terraform's state lock, and so accept -lock-timeout
+# (from each command's -help; destroy takes apply's options). init locks only
+# to migrate state, which runners never asks for (-reconfigure), but takes the
+# flag all the same. Without it a lock held by another run fails at once.
+STATE_LOCKING: frozenset[tuple[str, ...]] = frozenset(
+    {
+        ("init",),
+        ("plan",),
+        ("apply",),
+        ("destroy",),
+        ("refresh",),
+        ("import",),
+        ("taint",),
+        ("untaint",),
+        ("state", "mv"),
+        ("state", "rm"),
+        ("state", "push"),
+        ("state", "replace-provider"),
+        ("workspace", "new"),
+        ("workspace", "delete"),
+    }
+)
+
+
+def with_lock_timeout(args: Sequence[str], lock_timeout: str | None) -> list[str]:
+    """``args`` with ``-lock-timeout`` after the command's words, when the command locks state.
+
+    A ``-lock-timeout`` already in ``args`` is left alone.
+    """
+    words = list(args)
+    if not lock_timeout or any(a.startswith("-lock-timeout") for a in words):
+        return words
+    for n in (2, 1):
+        if tuple(words[:n]) in STATE_LOCKING:
+            return [*words[:n], f"-lock-timeout={lock_timeout}", *words[n:]]
+    return words
+
+
 def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -90,11 +128,14 @@ class Result:
     def last_error(self) -> str:
         """The most telling error Terraform printed, with where it is, on one line.
 
-        Terraform often opens with a generic error ("encountered problems during
-        initialisation") before the specific one, so the last ``Error:`` wins,
-        followed by its ``on FILE line N`` location when it has one.
+        Terraform's summary line (``Error: ...``), never the diagnostic box's
+        frame: with colour on (Jenkins' ansiColor) every line is wrapped in
+        escape codes, which go first. Terraform often opens with a generic
+        error ("encountered problems during initialisation") before the
+        specific one, so the last ``Error:`` wins, followed by its ``on FILE
+        line N`` location when it has one and a count of the others.
         """
-        lines = [ln.strip(" │╷╵\t") for ln in self.stderr.splitlines()]
+        lines = [ln.strip(" │╷╵\t") for ln in plain(self.stderr).splitlines()]
         lines = [ln for ln in lines if ln]
         errors = [i for i, ln in enumerate(lines) if ln.startswith("Error:")]
         if not errors:
@@ -103,7 +144,9 @@ class Result:
         where = next(
             (ln for ln in lines[i + 1 : i + 3] if ln.startswith("on ") and " line " in ln), ""
         )
-        return f"{lines[i]} ({where.split(',')[0]})" if where else lines[i]
+        summary = f"{lines[i]} ({where.split(',')[0]})" if where else lines[i]
+        others = len(errors) - 1
+        return summary + (f" (and {others} more error(s) above)" if others else "")
 
 
 @dataclass
@@ -113,6 +156,9 @@ class Terraform:
     binary: TerraformBinary
     env: Mapping[str, str]
     timeout: float | None = None
+    # How long a command that locks state waits for a lock another run holds
+    # (``[runners] lock_timeout``), as Terraform reads a duration: "5m", "90s".
+    lock_timeout: str | None = None
     console_out: IO[bytes] | None = field(default=None)
     console_err: IO[bytes] | None = field(default=None)
 
@@ -127,7 +173,7 @@ class Terraform:
         gate: Gate | None = None,
         ok_codes: Sequence[int] = (0,),
     ) -> Result:
-        argv = [*self.binary.argv, *args]
+        argv = [*self.binary.argv, *with_lock_timeout(args, self.lock_timeout)]
         env = {**self.env, **(extra_env or {})}
         out_console = self.console_out or sys.stdout.buffer
         err_console = self.console_err or sys.stderr.buffer
@@ -180,7 +226,7 @@ class Terraform:
         if rc not in ok_codes:
             raise TerraformError(
                 f"terraform {' '.join(args[:1])} failed in {cwd} (exit {rc}): {result.last_error()}",
-                stderr=result.stderr,
+                stderr=plain(result.stderr),
             )
         return result
 

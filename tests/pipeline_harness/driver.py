@@ -113,6 +113,14 @@ class Cause:
         }
 
     @staticmethod
+    def scm_change() -> dict[str, Any]:
+        """A push or merge seen by the job's SCM trigger (a webhook or polling)."""
+        return {
+            "_class": "hudson.triggers.SCMTrigger$SCMTriggerCause",
+            "shortDescription": "Started by an SCM change",
+        }
+
+    @staticmethod
     def timer() -> dict[str, Any]:
         return {
             "_class": "hudson.triggers.TimerTrigger$TimerTriggerCause",

@@ -402,7 +402,8 @@ class Environment extends GroovyObjectSupport {
 class Credentials {
     Rehearsal build
     static final Map<String, String> KINDS = [string: 'string', aws: 'aws', usernamePassword: 'usernamePassword',
-                                              sshUserPrivateKey: 'sshUserPrivateKey']
+                                              sshUserPrivateKey: 'sshUserPrivateKey',
+                                              gitUsernamePassword: 'usernamePassword']
 
     Map stored(String id, String kind) {
         Map c = build.spec.credentials[id]
@@ -441,6 +442,16 @@ class Credentials {
                 if (a.usernameVariable) { out[a.usernameVariable.toString()] = v.username }
                 if (a.passphraseVariable) { out[a.passphraseVariable.toString()] = v.passphrase ?: '' }
                 return out
+            case 'gitUsernamePassword':
+                // The git plugin's binding: the pair, and an askpass program that answers git with it.
+                File askpass = new File(build.requireWorkspace('gitUsernamePassword').path + '@tmp',
+                    "secretFiles/${UUID.randomUUID()}/askpass.sh")
+                askpass.parentFile.mkdirs()
+                askpass.text = '#!/bin/sh\ncase "$1" in\n  Username*) echo "$GIT_USERNAME" ;;\n' +
+                    '  *) echo "$GIT_PASSWORD" ;;\nesac\n'
+                askpass.setExecutable(true)
+                return [GIT_USERNAME: v.username, GIT_PASSWORD: v.password, GIT_ASKPASS: askpass.path,
+                        GIT_TERMINAL_PROMPT: 'false']
         }
         throw build.harness("withCredentials: binding '${binding.kind}' is not emulated")
     }
@@ -562,18 +573,20 @@ class Steps {
         aws: ['credentialsId', 'accessKeyVariable', 'secretKeyVariable'],
         usernamePassword: ['credentialsId', 'usernameVariable', 'passwordVariable'],
         sshUserPrivateKey: ['credentialsId', 'keyFileVariable', 'usernameVariable', 'passphraseVariable'],
+        gitUsernamePassword: ['credentialsId', 'gitToolName'],
+        sshagent: ['credentials', 'ignoreMissing'],
         booleanParam: ['name', 'defaultValue', 'description'],
         choice: ['name', 'choices', 'description'],
         text: ['name', 'defaultValue', 'description'],
         password: ['name', 'defaultValue', 'description'],
     ]
-    static final Set<String> DESCRIBED = ['string', 'aws', 'usernamePassword', 'sshUserPrivateKey', 'booleanParam',
-                                          'choice', 'text', 'password'] as Set
+    static final Set<String> DESCRIBED = ['string', 'aws', 'usernamePassword', 'sshUserPrivateKey',
+                                          'gitUsernamePassword', 'booleanParam', 'choice', 'text', 'password'] as Set
     static final Set<String> BLOCKS = ['node', 'stage', 'script', 'withCredentials', 'withEnv', 'dir', 'lock',
-                                       'timeout', 'catchError', 'ansiColor'] as Set
+                                       'timeout', 'catchError', 'ansiColor', 'sshagent'] as Set
     static final Set<String> NEED_WORKSPACE = ['sh', 'checkout', 'dir', 'stash', 'unstash', 'archiveArtifacts', 'junit',
                                                'fileExists', 'readFile', 'writeFile', 'cleanWs', 'deleteDir',
-                                               'pwd'] as Set
+                                               'pwd', 'sshagent'] as Set
 
     Object call(String name, Object[] args) {
         if (name == 'parallel') {
@@ -704,6 +717,27 @@ class Steps {
             ids << b.args.credentialsId.toString()
         }
         return build.withBound(vars, ids, body)
+    }
+
+    /**
+     * The ssh-agent plugin's step: the keys must exist and be SSH keys; the build sees
+     * SSH_AUTH_SOCK. No agent listens there: the harness's remotes are local folders.
+     */
+    Object sshagentStep(Map a, Closure body) {
+        List<String> ids = ((a.credentials ?: []) as List)*.toString()
+        List<String> found = []
+        ids.each { String id ->
+            if (build.spec.credentials[id] == null && a.ignoreMissing) {
+                build.log("[ssh-agent] Could not find specified credentials ${id}; skipping")
+                return
+            }
+            build.credentials.stored(id, 'sshUserPrivateKey')
+            found << id
+        }
+        File sock = new File(build.ws.path + '@tmp', "ssh-agent-${UUID.randomUUID()}/agent.sock")
+        sock.parentFile.mkdirs()
+        build.log("[ssh-agent] Using credentials ${found.join(', ')}")
+        return build.withBound([SSH_AUTH_SOCK: sock.path], found, body)
     }
 
     Object withEnvStep(Map a, Closure body) {
