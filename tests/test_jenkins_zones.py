@@ -93,7 +93,7 @@ def test_no_job_in_the_merge_request_zone_can_apply_back_up_or_prune(synced: Jen
     for name, root in jobs.items():
         assert root.tag == jobxml.MULTIBRANCH, name
         runs = commands(what_runs(root))
-        assert runs == {"plan", "comment"}, (name, runs)
+        assert runs == {"affected", "plan", "comment"}, (name, runs)
         assert not runs & PRODUCTION_COMMANDS
 
 

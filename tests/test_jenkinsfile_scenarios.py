@@ -343,8 +343,14 @@ def test_a_merge_request_build_plans_the_affected_stack_and_comments(
         gitlab.stop()
 
     assert result.result == "SUCCESS"
-    assert result.stages_run == ["Plan merge request"]
+    # One parallel branch per affected stack, planning on an agent of its own.
+    assert result.stages_run == ["Plan merge request", "demo"]
+    assert [p["branches"] for p in result.of_type("parallel")] == [["demo"]]
+    planned_on = assert_planned_in_branches(result, ["demo"])
     assert result.credentials["Plan merge request"] == {"runners-aws-plan", "runners-mr-token"}
+    assert result.credentials["demo"] == {"runners-aws-plan"}
+    [combine_call] = [c for c in result.runners_calls() if "--combine" in c.script]
+    assert combine_call.node not in planned_on.values()
     assert set(result.artifacts) == {
         "plans/report.md",
         "plans/affected.json",
@@ -360,8 +366,11 @@ def test_a_merge_request_build_plans_the_affected_stack_and_comments(
         f"demo: {summary['add']} to add, {summary['change']} to change, "
         f"{summary['destroy']} to destroy"
     )
-    [stash] = result.of_type("stash")
-    assert stash["files"] == ["plans/demo/plan.json", "plans/demo/tfplan"]
+    # The binary plan travels in stashes, never in the archive.
+    stashes = {st["name"]: st["files"] for st in result.of_type("stash")}
+    assert set(stashes) == {"plan-demo", "merge-request-plans"}
+    assert {"plans/demo/tfplan", "plans/demo/outcome.json"} <= set(stashes["plan-demo"])
+    assert stashes["merge-request-plans"] == ["plans/demo/plan.json", "plans/demo/tfplan"]
     # The report went onto the merge request, as the reviewers read it.
     [comment] = gitlab.posts
     assert comment["path"] == "/api/v4/projects/acme%2Finfra/merge_requests/1/notes"
@@ -404,15 +413,131 @@ def test_a_merge_request_whose_plan_fails_says_why_in_plain_text(
 
     assert result.result == "FAILURE"
     assert result.description == "demo: plan failed"
+    assert result.stage("demo").status == "FAILURE"
+    [combine_call] = [c for c in result.runners_calls() if "--combine" in c.script]
+    assert combine_call.status == 1  # the combined exit names the failure too
     [demo] = json.loads(result.artifacts["plans/affected.json"].read_text())["stacks"]
     report = result.artifacts["plans/report.md"].read_text()
     [failed] = platform.audit("client/merge-requests/terraform/MR-2")
     assert failed["result"] == "failed"
-    [logged] = [ln for ln in result.log.splitlines() if ln.startswith("[demo] error: terraform")]
+    [logged] = [
+        ln for ln in result.log.splitlines() if ln.startswith("[demo] [demo] error: terraform")
+    ]  # branch, stack
     for reason in (demo["error"], report, failed["reason"], logged):
         assert "\x1b" not in reason and "\\x1b" not in reason
         assert "Error: Reference to undeclared input variable (on main.tf line" in reason
     assert "\x1b[31m" in result.log, "Terraform's own output was in colour, as Jenkins shows it"
+
+
+@pytest.mark.slow
+def test_a_merge_request_that_touches_no_stack_says_so_and_plans_nothing(
+    jenkins: Jenkins, platform: Platform
+) -> None:
+    jenkins = merge_request_zone(jenkins)
+    repo = platform.repo
+    repo.git("checkout", "-q", "-b", FEATURE, "production")
+    repo.write("docs/notes.md", "Nothing Terraform reads.\n")
+    repo.commit("notes", author=DANA)
+    repo.git("checkout", "-q", "production")
+
+    result = rehearse(
+        jenkins,
+        JENKINSFILE,
+        job="client/merge-requests/terraform/MR-4",
+        change=Change(id="4", target="production", branch=FEATURE, author="dana"),
+        scm=platform.scm_for_merge_request("4", FEATURE, "production"),
+        causes=[Cause.branch_event()],
+    )
+
+    assert result.result == "SUCCESS"
+    assert result.stages_run == ["Plan merge request"]
+    assert result.of_type("parallel") == []
+    assert [c.command.split()[:2] for c in result.runners_calls()] == [["runners", "affected"]]
+    assert result.description == "no stack the merge request targets is affected"
+    assert result.description in result.log
+    assert platform.audit("client/merge-requests/terraform/MR-4") == []
+
+
+def assert_planned_in_branches(result: BuildResult, stacks: list[str]) -> dict[str, str]:
+    """Each stack planned once, in its own parallel branch, on its own agent; their nodes."""
+    calls = [c for c in result.runners_calls() if "plan --affected --only" in c.command]
+    assert sorted(c.stage or "" for c in calls) == sorted(stacks)
+    nodes = {c.stage or "": c.node for c in calls}
+    assert len(set(nodes.values())) == len(stacks)
+    assert all(c.credentials == ("runners-aws-plan",) for c in calls)
+    return nodes
+
+
+@pytest.mark.slow
+def test_a_merge_request_touching_two_stacks_plans_both_and_names_the_one_that_failed(
+    jenkins: Jenkins, platform: Platform
+) -> None:
+    jenkins = merge_request_zone(jenkins)
+    # A second stack, already on production (never applied: a plan of it starts from nothing).
+    repo = platform.repo
+    repo.write("terraform/stacks/cache/main.tf", CACHE_STACK)
+    config = repo.root / "runners.toml"
+    config.write_text(config.read_text() + '\n[stacks.cache]\ndir = "terraform/stacks/cache"\n')
+    repo.commit("A cache stack", author="Olivia Ops <o@x.org>")
+    # The merge request grows demo's web tier and breaks the cache stack.
+    platform.change(FEATURE, DANA, BIGGER, "17")
+    repo.git("checkout", "-q", FEATURE)
+    repo.write(
+        "terraform/stacks/cache/main.tf",
+        CACHE_STACK + 'output "oops" {\n  value = var.no_such_variable\n}\n',
+    )
+    repo.commit("cache: refer to a variable that does not exist", author=DANA)
+    repo.git("checkout", "-q", "production")
+
+    result = rehearse(
+        jenkins,
+        JENKINSFILE,
+        job="client/merge-requests/terraform/MR-3",
+        change=Change(id="3", target="production", branch=FEATURE, author="dana"),
+        scm=platform.scm_for_merge_request("3", FEATURE, "production"),
+        causes=[Cause.branch_event()],
+    )
+
+    assert result.result == "FAILURE"
+    [par] = result.of_type("parallel")
+    assert sorted(par["branches"]) == ["cache", "demo"]
+    assert_planned_in_branches(result, ["cache", "demo"])
+    # cache's failure did not stop demo's plan.
+    assert result.stage("demo").status == "SUCCESS"
+    assert result.stage("cache").status == "FAILURE"
+    affected = json.loads(result.artifacts["plans/affected.json"].read_text())
+    results = {s["stack"]: s for s in affected["stacks"]}
+    assert (results["demo"]["result"], results["cache"]["result"]) == ("planned", "failed")
+    assert "Reference to undeclared input variable" in results["cache"]["error"]
+    report = result.artifacts["plans/report.md"].read_text()
+    assert "### Terraform plan: `cache`\n\n**Planning failed:**" in report
+    assert "plans/demo/plan.txt" in result.artifacts
+    assert "plans/cache/plan.txt" not in result.artifacts
+    summary = results["demo"]["summary"]
+    demo_line = (
+        f"demo: {summary['add']} to add, {summary['change']} to change, "
+        f"{summary['destroy']} to destroy"
+    )
+    assert sorted((result.description or "").splitlines()) == ["cache: plan failed", demo_line]
+    [combine_call] = [c for c in result.runners_calls() if "--combine" in c.command]
+    assert combine_call.status == 1
+    assert "cache" in result.log.split("+ runners plan --combine", 1)[1]
+    assert_no_secret(jenkins, result)
+
+
+CACHE_STACK = """terraform {
+  backend "s3" {}
+}
+
+variable "environment" {
+  type    = string
+  default = "production"
+}
+
+resource "terraform_data" "cache" {
+  input = var.environment
+}
+"""
 
 
 # -- the production zone: plan, approval, apply ------------------------------------------------

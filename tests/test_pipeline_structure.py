@@ -223,6 +223,8 @@ def test_production_and_dr_stash_the_binary_plan_they_apply() -> None:
 def test_the_merge_request_pipeline_only_plans_with_plan_keys_and_comments() -> None:
     src = source(MERGE_REQUEST)
     assert [argv[:2] for _, argv in invocations_at(src)] == [
+        ["affected", "--base"],
+        ["plan", "--combine"],
         ["plan", "--affected"],
         ["comment", "--file"],
     ]
@@ -231,7 +233,10 @@ def test_the_merge_request_pipeline_only_plans_with_plan_keys_and_comments() -> 
     assert "changeRequest()" in body
     named = set(re.findall(r"credentialsId: '([^']+)'", src.text))
     assert named == {"runners-aws-plan", "runners-mr-token"}
-    assert "postComment(" in body and "currentBuild.description" in body
+    assert "planInParallel(" in body and "currentBuild.description" in body
+    # Each stack in a branch of its own, none stopping the others; published either way.
+    assert "parallel(branches)" in src.text and "[failFast: false]" in src.text
+    assert src.calls("publishPlans") and "postComment(" in src.text
 
 
 @pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
