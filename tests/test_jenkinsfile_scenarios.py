@@ -122,6 +122,26 @@ def rehearse(jenkins: Jenkins, jenkinsfile: Path, **build: Any) -> BuildResult:
     return record(jenkinsfile, jenkins.run(jenkinsfile, **build))
 
 
+def rehearse_merge_request(
+    jenkins: Jenkins,
+    platform: Platform,
+    number: str,
+    *,
+    url: str | None = None,
+    cause: dict[str, Any] | None = None,
+) -> BuildResult:
+    """The multibranch job's build of merge request !NUMBER (FEATURE into production), by dana."""
+    extra = {"url": url} if url else {}
+    return rehearse(
+        jenkins,
+        JENKINSFILE,
+        job=f"client/merge-requests/terraform/MR-{number}",
+        change=Change(id=number, target="production", branch=FEATURE, author="dana", **extra),
+        scm=platform.scm_for_merge_request(number, FEATURE, "production"),
+        causes=[cause or Cause.branch_event()],
+    )
+
+
 def record(jenkinsfile: Path, result: BuildResult) -> BuildResult:
     """Note which runners calls ran, then print what Jenkins would show (seen on failure)."""
     for call in result.runners_calls():
@@ -325,19 +345,12 @@ def test_a_merge_request_build_plans_the_affected_stack_and_comments(
     state_before = platform.state()
     gitlab = GitPlatform()
     try:
-        result = rehearse(
+        result = rehearse_merge_request(
             jenkins,
-            JENKINSFILE,
-            job="client/merge-requests/terraform/MR-1",
-            change=Change(
-                id="1",
-                target="production",
-                branch=FEATURE,
-                author="dana",
-                url=f"{gitlab.url}/acme/infra/-/merge_requests/1",
-            ),
-            scm=platform.scm_for_merge_request("1", FEATURE, "production"),
-            causes=[Cause.branch_event("Merge request !1 opened")],
+            platform,
+            "1",
+            url=f"{gitlab.url}/acme/infra/-/merge_requests/1",
+            cause=Cause.branch_event("Merge request !1 opened"),
         )
     finally:
         gitlab.stop()
@@ -402,14 +415,7 @@ def test_a_merge_request_whose_plan_fails_says_why_in_plain_text(
     platform.repo.commit("refer to a variable that does not exist", author=DANA)
     git("checkout", "-q", "production")
 
-    result = rehearse(
-        jenkins,
-        JENKINSFILE,
-        job="client/merge-requests/terraform/MR-2",
-        change=Change(id="2", target="production", branch=FEATURE, author="dana"),
-        scm=platform.scm_for_merge_request("2", FEATURE, "production"),
-        causes=[Cause.branch_event()],
-    )
+    result = rehearse_merge_request(jenkins, platform, "2")
 
     assert result.result == "FAILURE"
     assert result.description == "demo: plan failed"
@@ -440,14 +446,7 @@ def test_a_merge_request_that_touches_no_stack_says_so_and_plans_nothing(
     repo.commit("notes", author=DANA)
     repo.git("checkout", "-q", "production")
 
-    result = rehearse(
-        jenkins,
-        JENKINSFILE,
-        job="client/merge-requests/terraform/MR-4",
-        change=Change(id="4", target="production", branch=FEATURE, author="dana"),
-        scm=platform.scm_for_merge_request("4", FEATURE, "production"),
-        causes=[Cause.branch_event()],
-    )
+    result = rehearse_merge_request(jenkins, platform, "4")
 
     assert result.result == "SUCCESS"
     assert result.stages_run == ["Plan merge request"]
@@ -489,14 +488,7 @@ def test_a_merge_request_touching_two_stacks_plans_both_and_names_the_one_that_f
     repo.commit("cache: refer to a variable that does not exist", author=DANA)
     repo.git("checkout", "-q", "production")
 
-    result = rehearse(
-        jenkins,
-        JENKINSFILE,
-        job="client/merge-requests/terraform/MR-3",
-        change=Change(id="3", target="production", branch=FEATURE, author="dana"),
-        scm=platform.scm_for_merge_request("3", FEATURE, "production"),
-        causes=[Cause.branch_event()],
-    )
+    result = rehearse_merge_request(jenkins, platform, "3")
 
     assert result.result == "FAILURE"
     [par] = result.of_type("parallel")
